@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - exception classes and the per-thread error indicator.
+ *
+ * Every thread has one error indicator, like CPython's: a class and a
+ * message. Functions that fail return -1 or NULL and set it. Setting an
+ * error never allocates: the message lives in a fixed per-thread buffer of
+ * SYSFAST_ERR_MSG_MAX bytes and longer messages keep a verbatim prefix.
+ *
+ * All functions in this header work before sysfast_init().
+ */
+#ifndef SYSFAST_ERROR_H
+#define SYSFAST_ERROR_H
+
+#include <sysfast/common.h>
+
+/* Bytes of message kept per thread, terminating NUL not included. */
+#define SYSFAST_ERR_MSG_MAX 511
+
+SYSFAST_BEGIN_DECLS
+
+typedef struct sysfast_exc_type sysfast_exc_type;
+
+/* The built-in classes. Names are bare ("ValueError"). Parents:
+ * RecursionError < RuntimeError, OverflowError < ArithmeticError,
+ * PermissionError < OSError, KeyboardInterrupt and SystemExit < BaseException,
+ * every other class < Exception < BaseException. */
+SYSFAST_API extern const sysfast_exc_type *const sysfast_BaseException;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_Exception;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_RuntimeError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_RecursionError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_TypeError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_ValueError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_ArithmeticError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_OverflowError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_MemoryError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_OSError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_PermissionError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_SystemError;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_KeyboardInterrupt;
+SYSFAST_API extern const sysfast_exc_type *const sysfast_SystemExit;
+
+/* Creates a new exception class deriving from `base` (NULL means
+ * sysfast_Exception). The name is copied verbatim. Returns the class, which
+ * lives until the process exits, or NULL with sysfast_ValueError for a NULL
+ * or empty name, sysfast_MemoryError if out of memory. Thread-safe.
+ * Allocates. */
+SYSFAST_API const sysfast_exc_type *sysfast_exc_type_new(const char *name,
+                                                         const sysfast_exc_type *base);
+
+/* The class's name, or NULL for NULL. Never fails. */
+SYSFAST_API const char *sysfast_exc_type_name(const sysfast_exc_type *t);
+
+/* True if `t` is `base` or derives from it. False if either is NULL. */
+SYSFAST_API bool sysfast_exc_is_subclass(const sysfast_exc_type *t, const sysfast_exc_type *base);
+
+/* Sets the calling thread's error to class `t` (NULL means
+ * sysfast_SystemError) with message `msg` (NULL means ""), replacing any
+ * error already set. Never allocates. */
+SYSFAST_API void sysfast_err_set(const sysfast_exc_type *t, const char *msg);
+
+/* Like sysfast_err_set with a printf-style message. Never allocates for the
+ * conversions libsysfast itself uses (%s %d %u %zu %c %x %p and friends). */
+SYSFAST_API void sysfast_err_format(const sysfast_exc_type *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The class of the calling thread's pending error, or NULL when clear. */
+SYSFAST_API const sysfast_exc_type *sysfast_err_occurred(void);
+
+/* True if an error is set and its class is `base` or derives from it.
+ * False for a NULL base. */
+SYSFAST_API bool sysfast_err_matches(const sysfast_exc_type *base);
+
+/* The pending error's message; "" when clear. The pointer is valid until
+ * the calling thread next sets or clears its error. */
+SYSFAST_API const char *sysfast_err_message(void);
+
+/* Clears the calling thread's error. */
+SYSFAST_API void sysfast_err_clear(void);
+
+SYSFAST_END_DECLS
+
+#endif /* SYSFAST_ERROR_H */

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - the audit format parser: PySys_Audit's Py_BuildValue subset.
+ *
+ * sysfast_audit("open", "(szi)", path, mode, flags) turns its varargs into a
+ * sysfast_args inside a struct sysfast__argbuf on the caller's stack, so an
+ * audit call never touches the heap, whatever the format.
+ *
+ * Parsing takes two passes. The first, sysfast__format_check, reads only the
+ * format: every code, the nesting and the slot count. A va_list cannot be
+ * rewound, and reading an argument the caller never passed is undefined
+ * behaviour (a garbage char * handed to strlen), so a bad format must be
+ * rejected before the first va_arg. The second pass reads the arguments and
+ * can then fail only on a bad value: 'O' or 'S' with NULL, 'C' out of range.
+ *
+ * Layout: the top-level values take slots[0..k). When a tuple is opened, its
+ * direct children are counted and the next free slots are reserved for them
+ * as one contiguous block, which is what v.items points at. Nesting uses an
+ * explicit stack, not recursion; it is bounded by SYSFAST_ARGS_MAX because
+ * every tuple takes a slot, so "((((..." fails the slot limit long before
+ * it could hurt.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+/* Bytes of the format quoted in error messages; longer ones end in "...". */
+#define FORMAT_QUOTE_MAX 64
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define TOO_MANY "too many values (more than " STRINGIFY(SYSFAST_ARGS_MAX) ") from format char"
+
+/* What each format byte is, looked up in one load: the check pass and
+ * count_children test every byte of the format on every audit call. */
+enum {
+	IGNORED = 1u << 0,     /* separators, as in Py_BuildValue */
+	VALUE = 1u << 1,       /* reads varargs and builds one value */
+	TAKES_LENGTH = 1u << 2 /* may be followed by '#' (pointer + ssize_t) */
+};
+
+static const unsigned char code_class[256] = {
+    [' '] = IGNORED, ['\t'] = IGNORED, [','] = IGNORED, [':'] = IGNORED,
+    ['s'] = VALUE | TAKES_LENGTH, ['z'] = VALUE | TAKES_LENGTH, ['y'] = VALUE | TAKES_LENGTH,
+    ['b'] = VALUE, ['h'] = VALUE, ['i'] = VALUE, ['l'] = VALUE, ['L'] = VALUE, ['n'] = VALUE,
+    ['B'] = VALUE, ['H'] = VALUE, ['I'] = VALUE, ['k'] = VALUE, ['K'] = VALUE,
+    ['c'] = VALUE, ['C'] = VALUE, ['d'] = VALUE, ['f'] = VALUE, ['p'] = VALUE,
+    ['O'] = VALUE, ['S'] = VALUE, ['P'] = VALUE,
+};
+
+static bool is_ignored(char c)
+{
+	return code_class[(unsigned char)c] & IGNORED;
+}
+
+static bool is_value_code(char c)
+{
+	return code_class[(unsigned char)c] & VALUE;
+}
+
+static bool takes_length(char c)
+{
+	return code_class[(unsigned char)c] & TAKES_LENGTH;
+}
+
+/* `c` as messages show it: itself when printable ASCII, else \xNN, so
+ * that a fuzzed format cannot put control bytes into an error message. */
+static const char *char_repr(char c, char out[5])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char u = (unsigned char)c;
+
+	if (u >= 0x20 && u < 0x7f) {
+		out[0] = c;
+		out[1] = '\0';
+		return out;
+	}
+	out[0] = '\\';
+	out[1] = 'x';
+	out[2] = hex[u >> 4];
+	out[3] = hex[u & 0xf];
+	out[4] = '\0';
+	return out;
+}
+
+/* Sets error `t`: <what> '<char>' at position <pos> in audit format "<format>",
+ * quoting at most FORMAT_QUOTE_MAX bytes of the format. Returns -1. */
+static int format_error(const sysfast_exc_type *t, const char *what, const char *format, size_t pos)
+{
+	size_t len = strnlen(format, FORMAT_QUOTE_MAX + 1);
+	bool cut = len > FORMAT_QUOTE_MAX;
+	char c[5];
+
+	sysfast_err_format(t, "%s '%s' at position %zu in audit format \"%.*s%s\"", what,
+	                   char_repr(format[pos], c), pos, cut ? FORMAT_QUOTE_MAX : (int)len,
+	                   format, cut ? "..." : "");
+	return -1;
+}
+
+/*
+ * Checks `format` (NULL is the empty format) without reading any argument:
+ * known codes only, '#' right after 's', 'z' or 'y', balanced parentheses,
+ * at most SYSFAST_ARGS_MAX slots (each value and each tuple takes one).
+ * Stores the slot count in *n_slots (may be NULL) and returns 0, or returns
+ * -1 with sysfast_SystemError naming the first offending character and its
+ * position. Needs no stack beyond a few counters, whatever the format.
+ */
+int sysfast__format_check(const char *format, size_t *n_slots)
+{
+	size_t slots = 0, depth = 0, open_pos = 0;
+	const char *p;
+
+	for (p = format; p && *p; p++) {
+		size_t pos = (size_t)(p - format);
+
+		if (is_ignored(*p))
+			continue;
+		if (*p == ')') {
+			if (depth == 0)
+				return format_error(sysfast_SystemError, "unmatched", format, pos);
+			depth--;
+			continue;
+		}
+		if (*p != '(' && !is_value_code(*p))
+			return format_error(sysfast_SystemError, "bad format char", format, pos);
+		if (++slots > SYSFAST_ARGS_MAX)
+			return format_error(sysfast_SystemError, TOO_MANY, format, pos);
+		/* The '(' that takes the depth from 0 to 1 is the outermost one
+		 * still open; if the format ends unbalanced, it is the culprit. */
+		if (*p == '(' && depth++ == 0)
+			open_pos = pos;
+		if (takes_length(*p) && p[1] == '#')
+			p++;
+	}
+	if (depth > 0)
+		return format_error(sysfast_SystemError, "unmatched", format, open_pos);
+	if (n_slots)
+		*n_slots = slots;
+	return 0;
+}
+
+/* The second pass's state. */
+struct builder {
+	struct sysfast__argbuf *buf;
+	const char *format;
+	va_list *va;
+	size_t next_free; /* first slot not yet reserved */
+};
+
+/* Values directly inside the tuple whose contents start at `p` (or the
+ * top level, when `p` is the format), up to its ')' or the end. Only for a
+ * format that passed sysfast__format_check. */
+static size_t count_children(const char *p)
+{
+	size_t n = 0, depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '(') {
+			if (depth++ == 0)
+				n++;
+		} else if (*p == ')') {
+			if (depth-- == 0)
+				break;
+		} else if (depth == 0 && is_value_code(*p)) {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Reserves the next `n` free slots as one block; returns its first index.
+ * Never overflows: the check pass counted every slot. */
+static size_t reserve(struct builder *b, size_t n)
+{
+	size_t first = b->next_free;
+
+	b->next_free += n;
+	return first;
+}
+
+/* UTF-8 of `cp` (0..0x10FFFF) into `out`; returns the byte count. Lone
+ * surrogates (U+D800..U+DFFF) get the plain 3-byte form, as CPython's
+ * 'surrogatepass' would: a Python str may hold them and STR text is not
+ * validated anyway. */
+static size_t utf8_encode(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* 's' 'z' 'y', with or without '#'. The length is read even for a NULL
+ * pointer, to stay in step with the caller's arguments. */
+static sysfast_arg read_text(char code, bool counted, va_list *va)
+{
+	const char *s = va_arg(*va, const char *);
+	ssize_t n = counted ? va_arg(*va, ssize_t) : -1;
+	size_t len;
+
+	if (!s)
+		return SYSFAST_NONE();
+	len = n < 0 ? strlen(s) : (size_t)n;
+	return code == 'y' ? SYSFAST_BYTES(s, len) : SYSFAST_STRN(s, len);
+}
+
+/* The codes that cannot fail. 'b' 'h' 'B' 'H' take the promoted int or
+ * unsigned unchecked, like Py_BuildValue; 'f' is a promoted double. */
+static sysfast_arg read_scalar(char code, va_list *va)
+{
+	switch (code) {
+	case 'l':
+		return SYSFAST_INT(va_arg(*va, long));
+	case 'L':
+		return SYSFAST_INT(va_arg(*va, long long));
+	case 'n':
+		return SYSFAST_INT(va_arg(*va, ssize_t));
+	case 'B':
+	case 'H':
+	case 'I':
+		return SYSFAST_UINT(va_arg(*va, unsigned int));
+	case 'k':
+		return SYSFAST_UINT(va_arg(*va, unsigned long));
+	case 'K':
+		return SYSFAST_UINT(va_arg(*va, unsigned long long));
+	case 'd':
+	case 'f':
+		return SYSFAST_FLOAT(va_arg(*va, double));
+	case 'p':
+		return SYSFAST_BOOL(va_arg(*va, int) != 0);
+	case 'P':
+		return SYSFAST_PTR(va_arg(*va, const void *));
+	default: /* 'b' 'h' 'i' */
+		return SYSFAST_INT(va_arg(*va, int));
+	}
+}
+
+/* 'c' and 'C' keep their bytes in the slot's text cell, NUL-terminated
+ * whenever the cell has room after them. */
+static int build_char(struct builder *b, const char *p, size_t idx)
+{
+	char *text = b->buf->text[idx];
+	int v = va_arg(*b->va, int);
+	char what[64];
+
+	memset(text, 0, sizeof(b->buf->text[idx]));
+	if (*p == 'c') {
+		text[0] = (char)v;
+		b->buf->slots[idx] = SYSFAST_BYTES(text, 1);
+		return 0;
+	}
+	if (v < 0 || v > 0x10ffff) {
+		snprintf(what, sizeof(what), "code point %d not in range(0x110000) passed to", v);
+		return format_error(sysfast_ValueError, what, b->format, (size_t)(p - b->format));
+	}
+	b->buf->slots[idx] = SYSFAST_STRN(text, utf8_encode((uint32_t)v, text));
+	return 0;
+}
+
+/* 'O' and 'S': CPython would crash on NULL (Py_INCREF); we refuse it. */
+static int build_object(struct builder *b, const char *p, size_t idx)
+{
+	const struct sysfast_object *o = va_arg(*b->va, const struct sysfast_object *);
+
+	if (!o)
+		return format_error(sysfast_SystemError, "NULL object passed to", b->format,
+		                    (size_t)(p - b->format));
+	b->buf->slots[idx] = SYSFAST_OBJ(o);
+	return 0;
+}
+
+/* Builds the value whose code is at *pp into slot `idx`, stepping *pp over
+ * a '#' it consumes. */
+static int build_value(struct builder *b, const char **pp, size_t idx)
+{
+	const char *p = *pp;
+
+	if (takes_length(*p)) {
+		b->buf->slots[idx] = read_text(*p, p[1] == '#', b->va);
+		if (p[1] == '#')
+			(*pp)++;
+		return 0;
+	}
+	if (*p == 'c' || *p == 'C')
+		return build_char(b, p, idx);
+	if (*p == 'O' || *p == 'S')
+		return build_object(b, p, idx);
+	b->buf->slots[idx] = read_scalar(*p, b->va);
+	return 0;
+}
+
+/* Opens the tuple whose '(' is at `p` in slot `idx`: reserves its
+ * children's block and returns the block's first index. */
+static size_t open_tuple(struct builder *b, const char *p, size_t idx)
+{
+	size_t n = count_children(p + 1);
+	size_t first = reserve(b, n);
+
+	b->buf->slots[idx] = SYSFAST_TUPLE(&b->buf->slots[first], n);
+	return first;
+}
+
+/* The second pass, over a checked format with `n_top` top-level values. */
+static int build_all(struct builder *b, size_t n_top)
+{
+	/* resume[d]: the slot after the tuple at depth d, where its parent
+	 * goes on once it is closed. */
+	size_t resume[SYSFAST_ARGS_MAX];
+	size_t depth = 0;
+	size_t cur = reserve(b, n_top);
+	const char *p;
+
+	for (p = b->format; *p; p++) {
+		if (is_ignored(*p))
+			continue;
+		if (*p == ')') {
+			cur = resume[--depth];
+			continue;
+		}
+		if (*p == '(') {
+			resume[depth++] = cur + 1;
+			cur = open_tuple(b, p, cur);
+			continue;
+		}
+		if (build_value(b, &p, cur++) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
+                        sysfast_args *out)
+{
+	struct builder b = {buf, format, va, 0};
+	size_t n_slots, n_top;
+
+	if (sysfast__format_check(format, &n_slots) < 0)
+		return -1;
+	if (n_slots == 0) {
+		out->n = 0;
+		out->items = buf->slots;
+		return 0;
+	}
+	n_top = count_children(format);
+	if (build_all(&b, n_top) < 0)
+		return -1;
+	/* PySys_Audit passes a tuple result as the arguments themselves. */
+	if (n_top == 1 && buf->slots[0].kind == SYSFAST_ARG_TUPLE) {
+		out->n = buf->slots[0].len;
+		out->items = buf->slots[0].v.items;
+		return 0;
+	}
+	out->n = n_top;
+	out->items = buf->slots;
+	return 0;
+}

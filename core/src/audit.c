@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - audit hooks and their dispatch (PEP 578).
+ *
+ * Data layout. Every interpreter has a two-level table of slots indexed by
+ * event id (struct sysfast__audit_slots). A slot holds the snapshot of
+ * hooks that a dispatch of that event in that interpreter must call: the
+ * process-wide hooks whose filters match, then the interpreter's own, each
+ * in the order they were added. A snapshot is immutable once published.
+ * Events that no filtered hook matches share one snapshot per interpreter
+ * (its `defvec`); an event some filtered hook matches has its own. A slot
+ * is NULL when nothing listens, which is what the SYSFAST_AUDIT macro tests
+ * without a call.
+ *
+ * Readers. A dispatch runs inside an RCU read-side critical section, loads
+ * its slot once and calls the hooks in the snapshot it got. It takes no
+ * lock, allocates nothing and writes only the thread's own state, so any
+ * number of threads dispatch at once and hooks may re-enter freely.
+ *
+ * Writers. Everything that changes a slot (adding a hook, a new event name,
+ * a new interpreter, fini) runs under sysfast__lock: it builds new
+ * snapshots, publishes each with one pointer store and hands the old ones
+ * to call_rcu. Nothing here waits for a grace period, so a hook that adds a
+ * hook cannot deadlock on its own read-side critical section.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+unsigned sysfast__audit_enabled;
+
+sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
+    sysfast__ev_clear_hooks;
+
+#ifdef SYSFAST__TSAN
+char sysfast__rcu_tsan_sync;
+#endif
+
+/* One filter pattern of a hook: an exact name (interned, matched by id) or
+ * a prefix (text before the '*'; "" for "*"). */
+struct pattern {
+	bool prefix;
+	sysfast_event_id id; /* exact patterns */
+	size_t len;          /* prefix patterns */
+	char *text;
+};
+
+/* A hook as added; owned by its list, read and written under the lock. */
+struct sysfast__hook {
+	sysfast_audit_hook fn;
+	void *userdata;
+	unsigned flags;
+	size_t n_patterns; /* 0: every event */
+	struct pattern patterns[];
+};
+
+/* What a dispatch reads: an immutable snapshot of the hooks to call. */
+struct hook_entry {
+	sysfast_audit_hook fn;
+	void *userdata;
+	unsigned flags;
+};
+
+struct sysfast__hookvec {
+	struct rcu_head rcu; /* first: sysfast__defer_free frees the block */
+	size_t n;
+	struct hook_entry e[];
+};
+
+static struct sysfast__hooklist global_hooks;
+static bool sealed;
+
+static const sysfast_args no_args = {0, NULL};
+
+/* ---- reclamation ---- */
+
+static void free_after_grace_period(struct rcu_head *head)
+{
+#ifdef SYSFAST__TSAN
+	__tsan_acquire(&sysfast__rcu_tsan_sync);
+	__tsan_acquire(head);
+#endif
+	free(head);
+}
+
+void sysfast__defer_free(struct rcu_head *head)
+{
+#ifdef SYSFAST__TSAN
+	__tsan_release(head);
+#endif
+	urcu_memb_call_rcu(head, free_after_grace_period);
+}
+
+/* ---- slots ---- */
+
+/* A chunk of slots; the fast path sees only `slot`. */
+struct slot_chunk {
+	struct rcu_head rcu;
+	struct sysfast__hookvec *slot[SYSFAST__SLOT_CHUNK];
+};
+
+static struct sysfast__hookvec **slot_chunk(const struct sysfast_interp *interp,
+                                            sysfast_event_id id)
+{
+	return (struct sysfast__hookvec **)sysfast__rcu_load(
+	    ((struct sysfast__audit_slots *)&interp->slots)->chunks[id >> SYSFAST__SLOT_SHIFT]);
+}
+
+/* The snapshot for `id`; call inside a read-side critical section or with
+ * the lock held. */
+static struct sysfast__hookvec *slot_get(const struct sysfast_interp *interp, sysfast_event_id id)
+{
+	struct sysfast__hookvec **chunk = slot_chunk(interp, id);
+
+	return chunk ? sysfast__rcu_load(chunk[id & (SYSFAST__SLOT_CHUNK - 1)]) : NULL;
+}
+
+/* Publishes `vec` for `id`, allocating the chunk if needed. Returns the
+ * snapshot it replaced, or (void *)-1 when out of memory. Under the lock. */
+static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_event_id id,
+                                         struct sysfast__hookvec *vec)
+{
+	struct sysfast__audit_slots *slots = &interp->slots;
+	struct sysfast__hookvec **chunk = slot_chunk(interp, id);
+	struct sysfast__hookvec *old;
+
+	if (!chunk) {
+		if (!vec)
+			return NULL;
+		struct slot_chunk *c = calloc(1, sizeof(*c));
+
+		if (!c)
+			return (struct sysfast__hookvec *)-1;
+		chunk = c->slot;
+		sysfast__rcu_publish(slots->chunks[id >> SYSFAST__SLOT_SHIFT], (void *const *)chunk);
+	}
+	old = chunk[id & (SYSFAST__SLOT_CHUNK - 1)];
+	sysfast__rcu_publish(chunk[id & (SYSFAST__SLOT_CHUNK - 1)], vec);
+	return old;
+}
+
+/* ---- matching and snapshots (all under the lock) ---- */
+
+static bool hook_is_filtered(const struct sysfast__hook *h)
+{
+	return h->n_patterns != 0;
+}
+
+static bool hook_matches(const struct sysfast__hook *h, sysfast_event_id id)
+{
+	const char *name;
+	size_t len;
+
+	if (!hook_is_filtered(h))
+		return true;
+	name = sysfast__event_name_unchecked(id);
+	len = sysfast__event_len_unchecked(id);
+	for (size_t i = 0; i < h->n_patterns; i++) {
+		const struct pattern *p = &h->patterns[i];
+
+		if (!p->prefix ? p->id == id : len >= p->len && !memcmp(name, p->text, p->len))
+			return true;
+	}
+	return false;
+}
+
+/* Does any filtered hook, process-wide or of `interp`, match `id`? */
+static bool event_has_filtered_match(const struct sysfast_interp *interp, sysfast_event_id id)
+{
+	const struct sysfast__hooklist *lists[2] = {&global_hooks, &interp->hooks};
+
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (hook_is_filtered(lists[l]->items[i]) && hook_matches(lists[l]->items[i], id))
+				return true;
+	return false;
+}
+
+/* Builds the snapshot of the hooks of `interp` that match `id` (id 0: the
+ * unfiltered ones only, i.e. its defvec). Sets *vec to NULL when there are
+ * none. Returns -1 with MemoryError. */
+static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
+                     struct sysfast__hookvec **vec)
+{
+	const struct sysfast__hooklist *lists[2] = {&global_hooks, &interp->hooks};
+	struct sysfast__hookvec *v;
+	size_t n = 0;
+
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			const struct sysfast__hook *h = lists[l]->items[i];
+			n += id ? hook_matches(h, id) : !hook_is_filtered(h);
+		}
+	*vec = NULL;
+	if (n == 0)
+		return 0;
+	v = malloc(sizeof(*v) + n * sizeof(v->e[0]));
+	if (!v) {
+		sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
+		return -1;
+	}
+	v->n = 0;
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++) {
+			const struct sysfast__hook *h = lists[l]->items[i];
+
+			if (id ? hook_matches(h, id) : !hook_is_filtered(h))
+				v->e[v->n++] = (struct hook_entry){h->fn, h->userdata, h->flags};
+		}
+	*vec = v;
+	return 0;
+}
+
+static void vec_release(struct sysfast_interp *interp, struct sysfast__hookvec *vec)
+{
+	if (vec && vec != interp->defvec)
+		sysfast__defer_free(&vec->rcu);
+}
+
+/* Recomputes the slot of `id` in `interp` from the hook lists. */
+static int refresh_slot(struct sysfast_interp *interp, sysfast_event_id id)
+{
+	struct sysfast__hookvec *vec = interp->defvec, *old;
+
+	if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0)
+		return -1;
+	old = slot_set(interp, id, vec);
+	if (old == (struct sysfast__hookvec *)-1) {
+		vec_release(interp, vec);
+		sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
+		return -1;
+	}
+	vec_release(interp, old);
+	return 0;
+}
+
+/* Recomputes every slot of `interp`, and its defvec first. */
+static int refresh_all(struct sysfast_interp *interp)
+{
+	struct sysfast__hookvec *olddef = interp->defvec, *newdef;
+	size_t count = sysfast_event_count();
+	int rc = 0;
+
+	if (build_vec(interp, 0, &newdef) < 0)
+		return -1;
+	for (sysfast_event_id id = 1; id <= count; id++) {
+		struct sysfast__hookvec *vec = newdef, *old;
+
+		if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0) {
+			rc = -1;
+			vec = newdef;
+		}
+		old = slot_set(interp, id, vec);
+		if (old == (struct sysfast__hookvec *)-1) {
+			if (vec != newdef)
+				sysfast__defer_free(&vec->rcu);
+			sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
+			rc = -1;
+			continue;
+		}
+		if (old && old != olddef)
+			sysfast__defer_free(&old->rcu);
+	}
+	interp->defvec = newdef;
+	if (olddef)
+		sysfast__defer_free(&olddef->rcu);
+	return rc;
+}
+
+/* Gives the slots of `interp` the new hook `h`, which is already last in
+ * its list. */
+static int publish_hook(struct sysfast_interp *interp, const struct sysfast__hook *h)
+{
+	size_t count;
+	int rc = 0;
+
+	if (!hook_is_filtered(h))
+		return refresh_all(interp);
+	count = sysfast_event_count();
+	for (sysfast_event_id id = 1; id <= count; id++)
+		if (hook_matches(h, id) && refresh_slot(interp, id) < 0)
+			rc = -1;
+	return rc;
+}
+
+int sysfast__audit_event_added(sysfast_event_id id)
+{
+	struct sysfast_interp *interp;
+
+	cds_list_for_each_entry(interp, &sysfast__interps, link)
+		if (refresh_slot(interp, id) < 0)
+			return -1;
+	return 0;
+}
+
+int sysfast__interp_audit_init(struct sysfast_interp *interp)
+{
+	return refresh_all(interp);
+}
+
+static void hooklist_clear(struct sysfast__hooklist *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		struct sysfast__hook *h = list->items[i];
+
+		for (size_t p = 0; p < h->n_patterns; p++)
+			free(h->patterns[p].text);
+		free(h);
+	}
+	free(list->items);
+	memset(list, 0, sizeof(*list));
+}
+
+int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
+{
+	hooklist_clear(&interp->hooks);
+	return refresh_all(interp);
+}
+
+void sysfast__interp_audit_free(struct sysfast_interp *interp)
+{
+	struct sysfast__audit_slots *slots = &interp->slots;
+
+	for (size_t c = 0; c < SYSFAST__SLOT_DIR; c++) {
+		struct sysfast__hookvec **chunk = (struct sysfast__hookvec **)slots->chunks[c];
+
+		if (!chunk)
+			continue;
+		for (size_t i = 0; i < SYSFAST__SLOT_CHUNK; i++) {
+			if (chunk[i] && chunk[i] != interp->defvec)
+				sysfast__defer_free(&chunk[i]->rcu);
+			sysfast__rcu_publish(chunk[i], NULL);
+		}
+		sysfast__rcu_publish(slots->chunks[c], NULL);
+		sysfast__defer_free(&caa_container_of(chunk, struct slot_chunk, slot[0])->rcu);
+	}
+	if (interp->defvec)
+		sysfast__defer_free(&interp->defvec->rcu);
+	interp->defvec = NULL;
+	hooklist_clear(&interp->hooks);
+}
+
+void sysfast__audit_drop_global(void)
+{
+	hooklist_clear(&global_hooks);
+	__atomic_store_n(&sysfast__audit_enabled, 0, __ATOMIC_RELAXED);
+}
+
+void sysfast__audit_update_enabled(void)
+{
+	struct sysfast_interp *interp;
+	unsigned any = global_hooks.n != 0;
+
+	cds_list_for_each_entry(interp, &sysfast__interps, link)
+		any |= interp->hooks.n != 0;
+	__atomic_store_n(&sysfast__audit_enabled, any && sysfast__initialized, __ATOMIC_RELAXED);
+}
+
+/* ---- dispatch ---- */
+
+static int unknown_id(sysfast_event_id id)
+{
+	sysfast_err_format(sysfast_ValueError, "unknown audit event id %u", (unsigned)id);
+	return -1;
+}
+
+static bool id_is_valid(sysfast_event_id id)
+{
+	return id != 0 && id <= sysfast_event_count();
+}
+
+/* Turns a hook's bad return into the call's error. */
+static int hook_failed(struct sysfast__thread *t, int r, const char *name)
+{
+	if (r != 0 && !t->err.type) {
+		sysfast_err_format(sysfast_SystemError,
+		                   "audit hook returned %d without setting an error (event '%s')", r,
+		                   name);
+	} else if (r == 0) {
+		/* Keep what the hook left as part of the message. */
+		sysfast_err_format(sysfast_SystemError,
+		                   "audit hook returned 0 with an error set (event '%s'): %s: %s", name,
+		                   t->err.type->name, t->err.msg);
+	}
+	return -1;
+}
+
+/*
+ * The dispatch proper, for a valid id, on a thread that is set up. Like the
+ * kernel's __DO_TRACE: one read-side critical section, the snapshot pointer
+ * read exactly once, the hooks called from it in order. The snapshot cannot
+ * be freed before the critical section ends, whatever writers do meanwhile.
+ */
+static inline __attribute__((always_inline)) int
+dispatch(struct sysfast__thread *t, const struct sysfast_interp *interp, sysfast_event_id id,
+         const sysfast_args *args)
+{
+	const struct sysfast__hookvec *vec;
+	struct sysfast__error saved;
+	const char *name;
+	bool had_error;
+	int rc = 0;
+
+	sysfast__read_lock();
+	vec = slot_get(interp, id);
+	if (!vec) {
+		sysfast__read_unlock();
+		/* Nobody listens, or no such event: only now is it worth
+		 * telling the two apart. */
+		return SYSFAST_LIKELY(id_is_valid(id)) ? 0 : unknown_id(id);
+	}
+	/* Hooks must not see the caller's pending error; it comes back after
+	 * a successful dispatch (rule 6). Saving costs a copy only when one is
+	 * pending. */
+	had_error = t->err.type != NULL;
+	if (SYSFAST_UNLIKELY(had_error))
+		sysfast__err_save(&saved);
+	name = sysfast__event_name_unchecked(id);
+	/* Tracing is suspended across the hooks, lifted only around those
+	 * flagged CANTRACE (rule 7); a counter, so nesting composes. */
+	t->tracing++;
+	for (size_t i = 0; i < vec->n; i++) {
+		const struct hook_entry *e = &vec->e[i];
+		int r;
+
+		if (SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
+			t->tracing--;
+			r = e->fn(id, name, args, e->userdata);
+			t->tracing++;
+		} else {
+			r = e->fn(id, name, args, e->userdata);
+		}
+		/* The first failing hook stops the dispatch (rule 3). */
+		if (SYSFAST_UNLIKELY(r != 0 || t->err.type)) {
+			rc = hook_failed(t, r, name);
+			break;
+		}
+	}
+	t->tracing--;
+	sysfast__read_unlock();
+	if (SYSFAST_UNLIKELY(had_error) && rc == 0)
+		sysfast__err_restore(&saved);
+	return rc;
+}
+
+static bool audit_enabled(void)
+{
+	return __atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED) != 0;
+}
+
+int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
+{
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+
+	if (SYSFAST_LIKELY(!audit_enabled()))
+		return 0;
+	t = sysfast__thread_get();
+	interp = sysfast__current_interp(t);
+	if (SYSFAST_UNLIKELY(!interp))
+		return 0;
+	/* Ids past the table cannot be looked up; smaller unknown ids find
+	 * an empty slot and are told apart there. */
+	if (SYSFAST_UNLIKELY(id > SYSFAST_EVENT_ID_MAX))
+		return unknown_id(id);
+	return dispatch(t, interp, id, args ? args : &no_args);
+}
+
+/* The id of a valid event name, interning it on first use. 0 with
+ * ValueError (bad name) or MemoryError. */
+static sysfast_event_id resolve_name(const char *name)
+{
+	long len = sysfast__name_check(name, "event name");
+	sysfast_event_id id;
+
+	if (len < 0)
+		return 0;
+	id = sysfast__event_lookup(name, (size_t)len);
+	return id ? id : sysfast__event_intern_len(name, (size_t)len, false);
+}
+
+int sysfast_vaudit(const char *event, const char *format, va_list va)
+{
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	sysfast_event_id id;
+	va_list copy;
+	size_t n_slots;
+	int rc;
+
+	if (SYSFAST_UNLIKELY(!event)) {
+		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
+		return -1;
+	}
+	if (SYSFAST_LIKELY(!audit_enabled()))
+		return 0;
+	t = sysfast__thread_get();
+	interp = sysfast__current_interp(t);
+	if (SYSFAST_UNLIKELY(!interp))
+		return 0;
+	id = resolve_name(event);
+	if (!id)
+		return -1;
+	/* Nobody listens: only check the format, read no argument. */
+	if (!slot_get(interp, id))
+		return sysfast__format_check(format, &n_slots) < 0 ? -1 : 0;
+	va_copy(copy, va);
+	rc = sysfast__args_build(&buf, format, &copy, &args);
+	va_end(copy);
+	if (rc < 0)
+		return -1;
+	return dispatch(t, interp, id, &args);
+}
+
+int sysfast_audit(const char *event, const char *format, ...)
+{
+	va_list va;
+	int rc;
+
+	va_start(va, format);
+	rc = sysfast_vaudit(event, format, va);
+	va_end(va);
+	return rc;
+}
+
+int sysfast__audit_site(sysfast_event_id *site, const char *name, const sysfast_args *args)
+{
+	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+
+	if (SYSFAST_UNLIKELY(!id)) {
+		if (!name) {
+			sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
+			return -1;
+		}
+		if (!sysfast_is_initialized())
+			return 0;
+		id = resolve_name(name);
+		if (!id)
+			return -1;
+		/* Ids never change, so a racing store writes the same value. */
+		__atomic_store_n(site, id, __ATOMIC_RELAXED);
+	}
+	/* The macro only calls here when some hook exists, so go straight to
+	 * the dispatch; the id came from interning and is valid. */
+	t = sysfast__thread_get();
+	interp = sysfast__current_interp(t);
+	if (SYSFAST_UNLIKELY(!interp))
+		return 0;
+	return dispatch(t, interp, id, args);
+}
+
+bool sysfast_audit_active(sysfast_event_id id)
+{
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+
+	if (!audit_enabled() || !id_is_valid(id))
+		return false;
+	t = sysfast__thread_get();
+	interp = sysfast__current_interp(t);
+	return interp && __atomic_load_n(&interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT],
+	                                 __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT]
+	                                            [id & (SYSFAST__SLOT_CHUNK - 1)],
+	                       __ATOMIC_RELAXED);
+}
+
+void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
+{
+	struct sysfast__thread *t = sysfast__thread_get();
+	sysfast_event_id id = sysfast__event_lookup(event, strlen(event));
+	struct sysfast__error saved;
+
+	if (!id || !audit_enabled())
+		return;
+	if (!interp)
+		interp = sysfast__current_interp(t);
+	if (!interp)
+		return;
+	/* Hooks may fail these events but cannot stop what they announce. */
+	sysfast__err_save(&saved);
+	(void)dispatch(t, interp, id, &no_args);
+	sysfast__err_restore(&saved);
+}
+
+/* ---- adding hooks ---- */
+
+/* Validates options; returns the number of patterns, or -1 (ValueError). */
+static long check_options(const sysfast_hook_options *opts)
+{
+	if (!opts || !opts->events)
+		return 0;
+	if (opts->n_events == 0) {
+		sysfast_err_set(sysfast_ValueError, "hook options: events is set but n_events is 0");
+		return -1;
+	}
+	for (size_t i = 0; i < opts->n_events; i++) {
+		const char *p = opts->events[i];
+		const char *star;
+		long len;
+
+		if (!p) {
+			sysfast_err_format(sysfast_ValueError, "hook options: events[%zu] is NULL", i);
+			return -1;
+		}
+		star = strchr(p, '*');
+		if (star && star[1] == '\0' && star == p)
+			continue; /* "*" */
+		if (star && star[1] != '\0') {
+			sysfast_err_format(sysfast_ValueError,
+			                   "hook options: events[%zu]: '*' is allowed only at the end",
+			                   i);
+			return -1;
+		}
+		len = sysfast__name_check(p, "event pattern");
+		if (len < 0)
+			return -1;
+	}
+	return (long)opts->n_events;
+}
+
+static void hook_free(struct sysfast__hook *h)
+{
+	for (size_t p = 0; p < h->n_patterns; p++)
+		free(h->patterns[p].text);
+	free(h);
+}
+
+/* Copies a hook and its prefix patterns; exact patterns are interned
+ * later, under the lock. */
+static struct sysfast__hook *hook_new(sysfast_audit_hook fn, void *userdata,
+                                      const sysfast_hook_options *opts, size_t n_patterns)
+{
+	struct sysfast__hook *h = calloc(1, sizeof(*h) + n_patterns * sizeof(h->patterns[0]));
+
+	if (!h)
+		goto oom;
+	h->fn = fn;
+	h->userdata = userdata;
+	h->flags = opts ? opts->flags : 0;
+	h->n_patterns = n_patterns;
+	for (size_t i = 0; i < n_patterns; i++) {
+		const char *p = opts->events[i];
+		size_t len = strlen(p);
+		struct pattern *pat = &h->patterns[i];
+
+		pat->prefix = p[len - 1] == '*';
+		pat->len = pat->prefix ? len - 1 : len;
+		pat->text = malloc(len + 1);
+		if (!pat->text)
+			goto oom;
+		memcpy(pat->text, p, len + 1);
+	}
+	return h;
+oom:
+	if (h)
+		hook_free(h);
+	sysfast_err_set(sysfast_MemoryError, "out of memory adding an audit hook");
+	return NULL;
+}
+
+static int hooklist_append(struct sysfast__hooklist *list, struct sysfast__hook *h)
+{
+	if (list->n == list->cap) {
+		size_t cap = list->cap ? list->cap * 2 : 8;
+		struct sysfast__hook **items = realloc(list->items, cap * sizeof(*items));
+
+		if (!items) {
+			sysfast_err_set(sysfast_MemoryError, "out of memory adding an audit hook");
+			return -1;
+		}
+		list->items = items;
+		list->cap = cap;
+	}
+	list->items[list->n++] = h;
+	return 0;
+}
+
+static bool is_sealed(void)
+{
+	return __atomic_load_n(&sealed, __ATOMIC_ACQUIRE);
+}
+
+static int sealed_error(void)
+{
+	sysfast_err_set(sysfast_PermissionError, "audit hooks are sealed");
+	return -1;
+}
+
+static bool interp_is_live_locked(const struct sysfast_interp *interp)
+{
+	const struct sysfast_interp *it;
+
+	cds_list_for_each_entry(it, &sysfast__interps, link)
+		if (it == interp)
+			return !it->dying;
+	return false;
+}
+
+/* Interns the exact patterns and links the hook into its list and the
+ * slots. Under the lock; `target` NULL means process-wide. Sets *owned once
+ * the list holds the hook (a failure after that, out of memory while
+ * publishing, leaves it listed but perhaps not in every slot). */
+static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h, bool *owned)
+{
+	struct sysfast_interp *interp;
+
+	for (size_t i = 0; i < h->n_patterns; i++) {
+		struct pattern *p = &h->patterns[i];
+
+		if (p->prefix)
+			continue;
+		p->id = sysfast__event_intern_len(p->text, p->len, true);
+		if (!p->id)
+			return -1;
+	}
+	if (hooklist_append(target ? &target->hooks : &global_hooks, h) < 0)
+		return -1;
+	*owned = true;
+	if (target)
+		return publish_hook(target, h);
+	cds_list_for_each_entry(interp, &sysfast__interps, link)
+		if (publish_hook(interp, h) < 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * Common body of the three adds. `target` is the interpreter (NULL with
+ * `global` for a process-wide hook). Rule 4: the "sys.addaudithook" event
+ * goes through the hooks already present, in the caller's interpreter,
+ * before the new hook exists.
+ */
+static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_hook fn,
+                    void *userdata, const sysfast_hook_options *opts)
+{
+	struct sysfast__hook *h;
+	bool owned = false;
+	long n_patterns;
+	int rc;
+
+	sysfast__thread_get();
+	if (!fn) {
+		sysfast_err_set(sysfast_ValueError, "audit hook function is NULL");
+		return -1;
+	}
+	n_patterns = check_options(opts);
+	if (n_patterns < 0)
+		return -1;
+	if (is_sealed())
+		return sealed_error();
+	if (!global && sysfast__check_initialized() < 0)
+		return -1;
+	if (sysfast_is_initialized() &&
+	    sysfast_audit_args(sysfast__ev_addaudithook, NULL) < 0) {
+		if (sysfast_err_matches(sysfast_RuntimeError)) {
+			sysfast_err_clear();
+			return 1;
+		}
+		return -1;
+	}
+	h = hook_new(fn, userdata, opts, (size_t)n_patterns);
+	if (!h)
+		return -1;
+
+	pthread_mutex_lock(&sysfast__lock);
+	if (is_sealed()) {
+		rc = sealed_error();
+	} else if (!global && !sysfast__initialized) {
+		sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
+		rc = -1;
+	} else if (!global && !interp_is_live_locked(target)) {
+		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
+		rc = -1;
+	} else {
+		rc = link_hook(global ? NULL : target, h, &owned);
+		sysfast__audit_update_enabled();
+	}
+	pthread_mutex_unlock(&sysfast__lock);
+	if (!owned)
+		hook_free(h);
+	return rc;
+}
+
+int sysfast_add_audit_hook(sysfast_audit_hook fn, void *userdata)
+{
+	return add_hook(true, NULL, fn, userdata, NULL);
+}
+
+int sysfast_add_audit_hook_ex(sysfast_audit_hook fn, void *userdata,
+                              const sysfast_hook_options *opts)
+{
+	return add_hook(true, NULL, fn, userdata, opts);
+}
+
+int sysfast_interp_add_audit_hook(sysfast_interp *interp, sysfast_audit_hook fn, void *userdata,
+                                  const sysfast_hook_options *opts)
+{
+	if (sysfast__check_initialized() < 0)
+		return -1;
+	if (!interp)
+		interp = sysfast__current_interp(sysfast__thread_get());
+	return add_hook(false, interp, fn, userdata, opts);
+}
+
+int sysfast_audit_seal(void)
+{
+	__atomic_store_n(&sealed, true, __ATOMIC_RELEASE);
+	return 0;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - exception classes and the per-thread error indicator.
+ *
+ * The indicator is a class pointer and a fixed message buffer inside the
+ * thread's initial-exec TLS block, so setting, reading and clearing it is
+ * a few %fs-relative stores: no allocation, no set-up, usable before
+ * sysfast_init and from threads that never touched the rest of the library.
+ * Classes form a single-inheritance tree; matching walks up from the class.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SYSFAST__DEFINE_EXC(var, name_str, parent)                                                 \
+	static const struct sysfast_exc_type var##_type = {name_str, parent};                      \
+	const sysfast_exc_type *const sysfast_##var = &var##_type
+
+SYSFAST__DEFINE_EXC(BaseException, "BaseException", NULL);
+SYSFAST__DEFINE_EXC(Exception, "Exception", &BaseException_type);
+SYSFAST__DEFINE_EXC(RuntimeError, "RuntimeError", &Exception_type);
+SYSFAST__DEFINE_EXC(RecursionError, "RecursionError", &RuntimeError_type);
+SYSFAST__DEFINE_EXC(TypeError, "TypeError", &Exception_type);
+SYSFAST__DEFINE_EXC(ValueError, "ValueError", &Exception_type);
+SYSFAST__DEFINE_EXC(ArithmeticError, "ArithmeticError", &Exception_type);
+SYSFAST__DEFINE_EXC(OverflowError, "OverflowError", &ArithmeticError_type);
+SYSFAST__DEFINE_EXC(MemoryError, "MemoryError", &Exception_type);
+SYSFAST__DEFINE_EXC(OSError, "OSError", &Exception_type);
+SYSFAST__DEFINE_EXC(PermissionError, "PermissionError", &OSError_type);
+SYSFAST__DEFINE_EXC(SystemError, "SystemError", &Exception_type);
+SYSFAST__DEFINE_EXC(KeyboardInterrupt, "KeyboardInterrupt", &BaseException_type);
+SYSFAST__DEFINE_EXC(SystemExit, "SystemExit", &BaseException_type);
+
+/* Stores a message of known length, keeping a verbatim prefix when long. */
+static void err_store(const sysfast_exc_type *t, const char *msg, size_t len)
+{
+	struct sysfast__error *e = &sysfast__tls.err;
+
+	if (len > SYSFAST_ERR_MSG_MAX)
+		len = SYSFAST_ERR_MSG_MAX;
+	/* memmove: the message may come from this very buffer
+	 * (sysfast_err_set(t, sysfast_err_message()) must work). */
+	memmove(e->msg, msg, len);
+	e->msg[len] = '\0';
+	e->len = len;
+	e->type = t ? t : sysfast_SystemError;
+}
+
+/* A user-defined class: immortal, on a list that only grows. */
+struct class_block {
+	struct class_block *next;
+	struct sysfast_exc_type type;
+	char name[];
+};
+
+static struct class_block *user_classes;
+
+const sysfast_exc_type *sysfast_exc_type_new(const char *name, const sysfast_exc_type *base)
+{
+	struct sysfast_exc_type *t;
+	struct class_block *b;
+	size_t len;
+
+	if (!name || !*name) {
+		const char *msg =
+		    name ? "exception class name is empty" : "exception class name is NULL";
+
+		err_store(sysfast_ValueError, msg, strlen(msg));
+		return NULL;
+	}
+	len = strlen(name);
+	/* One block: the class and its name live until the process exits. */
+	b = malloc(sizeof(*b) + len + 1);
+	if (!b) {
+		static const char msg[] = "out of memory creating an exception class";
+
+		err_store(sysfast_MemoryError, msg, sizeof(msg) - 1);
+		return NULL;
+	}
+	t = &b->type;
+	memcpy(b->name, name, len + 1);
+	t->name = b->name;
+	t->base = base ? base : sysfast_Exception;
+	/* Listed, so that classes stay reachable (for leak checkers too)
+	 * after the caller drops its pointer. */
+	b->next = __atomic_load_n(&user_classes, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&user_classes, &b->next, b, true, __ATOMIC_RELEASE,
+	                                    __ATOMIC_RELAXED))
+		;
+	return t;
+}
+
+const char *sysfast_exc_type_name(const sysfast_exc_type *t)
+{
+	return t ? t->name : NULL;
+}
+
+bool sysfast_exc_is_subclass(const sysfast_exc_type *t, const sysfast_exc_type *base)
+{
+	if (!base)
+		return false;
+	for (; t; t = t->base)
+		if (t == base)
+			return true;
+	return false;
+}
+
+void sysfast_err_set(const sysfast_exc_type *t, const char *msg)
+{
+	if (!msg)
+		msg = "";
+	err_store(t, msg, strnlen(msg, SYSFAST_ERR_MSG_MAX + 1));
+}
+
+void sysfast_err_format(const sysfast_exc_type *t, const char *fmt, ...)
+{
+	/* Formatted on the stack, not in place: an argument may point into
+	 * the current message. */
+	char buf[SYSFAST_ERR_MSG_MAX + 1];
+	va_list va;
+	int n;
+
+	if (!fmt) {
+		err_store(t, "", 0);
+		return;
+	}
+	va_start(va, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, va);
+	va_end(va);
+	if (n < 0)
+		n = 0;
+	err_store(t, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+const sysfast_exc_type *sysfast_err_occurred(void)
+{
+	return sysfast__tls.err.type;
+}
+
+bool sysfast_err_matches(const sysfast_exc_type *base)
+{
+	return sysfast_exc_is_subclass(sysfast__tls.err.type, base);
+}
+
+const char *sysfast_err_message(void)
+{
+	const struct sysfast__error *e = &sysfast__tls.err;
+
+	return e->type ? e->msg : "";
+}
+
+void sysfast_err_clear(void)
+{
+	sysfast__tls.err.type = NULL;
+	sysfast__tls.err.len = 0;
+	sysfast__tls.err.msg[0] = '\0';
+}
+
+void sysfast__err_save(struct sysfast__error *saved)
+{
+	struct sysfast__error *e = &sysfast__tls.err;
+
+	saved->type = e->type;
+	saved->len = e->len;
+	memcpy(saved->msg, e->msg, e->len + 1);
+	e->type = NULL;
+	e->len = 0;
+	e->msg[0] = '\0';
+}
+
+void sysfast__err_restore(const struct sysfast__error *saved)
+{
+	struct sysfast__error *e = &sysfast__tls.err;
+
+	e->type = saved->type;
+	e->len = saved->len;
+	memcpy(e->msg, saved->msg, saved->len + 1);
+}

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - the event name registry.
+ *
+ * Every distinct event name gets a dense id, 1, 2, 3, ... in the order
+ * names are first seen. Dense ids let the audit code keep per-event hook
+ * slots in a two-level array indexed by id (see audit.h) instead of a hash
+ * lookup per dispatch, and let a call site cache its id in one word.
+ *
+ * Names are immortal: a node is allocated once and never freed, and an id
+ * is never reused, for the life of the process (sysfast_fini() does not
+ * touch this table). That is what makes every reader lock-free without
+ * reclamation: a pointer to a node, or to its name, stays valid forever.
+ *
+ * Two indexes point at the same nodes:
+ *
+ *   name -> node  an RCU lock-free hash table (liburcu's rculfhash, memb
+ *                 flavour). Lookups of known names take no lock and
+ *                 allocate nothing, which audit rule 9 requires.
+ *   id -> node    a two-level radix table of SYSFAST__SLOT_DIR chunks of
+ *                 SYSFAST__SLOT_CHUNK entries. Chunks are allocated on
+ *                 demand and never moved or freed, so a reader needs two
+ *                 dependent loads and no lock.
+ *
+ * Writers (new names only) serialise on sysfast__lock. A new name is rare
+ * (programs use tens to hundreds), so one lock costs nothing measurable,
+ * and it makes id assignment, the call into the audit code and the
+ * insertions one atomic step as seen by other writers.
+ *
+ * Memory ordering. The id table and the count are published with C11
+ * __atomic release stores and read with acquire loads, rather than
+ * liburcu's rcu_assign_pointer/uatomic: those are inline asm and volatile
+ * accesses that ThreadSanitizer cannot see, and it would report every
+ * reader as racing with the writer. rculfhash itself is such a library, so
+ * under ThreadSanitizer the hand-off of a node through the hash table is
+ * annotated explicitly (tsan_publish/tsan_consume below).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <urcu/rculfhash.h>
+#include <xxhash.h>
+
+#include "internal.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define EVENT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EVENT_TSAN 1
+#endif
+#endif
+
+#ifdef EVENT_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+/* struct sysfast__event_node is in internal.h, so that the dispatch can
+ * read a name inline. */
+#define event_node sysfast__event_node
+
+/* What a lookup compares a node against. */
+struct event_key {
+	const char *name;
+	size_t len;
+	uint64_t hash;
+};
+
+/*
+ * Initial and minimum bucket count of the hash table. 256 buckets hold
+ * CPython's whole audit event list (about 100 names) plus an application's
+ * own without a resize. The maximum matches the id limit: more names
+ * cannot exist.
+ *
+ * The table is grown by insert_locked(), not by liburcu's
+ * CDS_LFHT_AUTO_RESIZE. Auto-resize hands a malloc'd work item to a
+ * background thread through liburcu's own queue, a hand-off that
+ * ThreadSanitizer cannot see and that no annotation in this file can
+ * reach, and it adds a thread to every process. Names are never removed,
+ * so growing on the insert path is simple and exact: double the buckets
+ * whenever the names outnumber them (load factor at most 1). Growth runs
+ * under sysfast__lock, once per doubling, while readers go on unhindered.
+ */
+#define EVENT_TABLE_INIT_BUCKETS 256ul
+#define EVENT_TABLE_MAX_BUCKETS (SYSFAST_EVENT_ID_MAX + 1ul)
+
+/* The hash table; NULL until the first name is interned. Created under
+ * sysfast__lock, published with a release store. */
+static struct cds_lfht *event_table;
+/* The table's bucket count. Under sysfast__lock. */
+static unsigned long event_buckets;
+/* Per-process hash seed, so names cannot be chosen to collide (the same
+ * reason CPython randomises str hashes). Written before event_table is
+ * published and never again. */
+static uint64_t event_seed;
+/* Ids 1..event_count are valid. Written under sysfast__lock, last of all
+ * when a name is added: this store is the moment the name exists for
+ * every reader (see insert_locked). */
+static uint32_t event_count;
+/* id -> node: event_chunks[id >> SHIFT][id & (CHUNK - 1)]. */
+struct event_node **sysfast__event_chunks[SYSFAST__SLOT_DIR];
+#define event_chunks sysfast__event_chunks
+
+/* ---- ThreadSanitizer annotations ---- */
+
+/*
+ * A node goes from the writer to readers through rculfhash, whose atomics
+ * (compiled into liburcu, without instrumentation) ThreadSanitizer cannot
+ * see. These tell it that filling a node happens before any reader that
+ * found it through the table reads it. They compile to nothing otherwise.
+ */
+static inline void tsan_publish(const struct event_node *n)
+{
+#ifdef EVENT_TSAN
+	__tsan_release((void *)n);
+#else
+	(void)n;
+#endif
+}
+
+static inline void tsan_consume(const struct event_node *n)
+{
+#ifdef EVENT_TSAN
+	__tsan_acquire((void *)n);
+#else
+	(void)n;
+#endif
+}
+
+/* ---- validation ---- */
+
+enum name_fault {
+	NAME_OK,
+	NAME_NULL,
+	NAME_EMPTY,
+	NAME_TOO_LONG,
+	NAME_BAD_START,        /* a byte that cannot start a sequence */
+	NAME_BAD_CONTINUATION, /* overlong, surrogate, > U+10FFFF or not 10xxxxxx */
+	NAME_TRUNCATED,        /* the name ends inside a sequence */
+};
+
+/* The name's length if it is 1..SYSFAST_EVENT_NAME_MAX bytes, else -1 and
+ * *fault says why. Reads at most SYSFAST_EVENT_NAME_MAX + 1 bytes. */
+static long name_length(const char *name, enum name_fault *fault)
+{
+	size_t len;
+
+	if (!name) {
+		*fault = NAME_NULL;
+		return -1;
+	}
+	len = strnlen(name, SYSFAST_EVENT_NAME_MAX + 1);
+	if (len == 0) {
+		*fault = NAME_EMPTY;
+		return -1;
+	}
+	if (len > SYSFAST_EVENT_NAME_MAX) {
+		*fault = NAME_TOO_LONG;
+		return -1;
+	}
+	return (long)len;
+}
+
+/*
+ * Strict UTF-8, as Python's decoder and the Unicode standard (table 3-7)
+ * define it: the second byte's range depends on the first, which rules out
+ * overlong forms (C0, C1, E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and
+ * code points past U+10FFFF (F4 90.., F5..FF). Returns the offset of the
+ * first bad sequence, or -1 when all `len` bytes are valid.
+ */
+static long utf8_check(const unsigned char *s, size_t len, enum name_fault *fault)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		unsigned char lo = 0x80, hi = 0xbf;
+		size_t need, k;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			lo = c == 0xe0 ? 0xa0 : 0x80;
+			hi = c == 0xed ? 0x9f : 0xbf;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			lo = c == 0xf0 ? 0x90 : 0x80;
+			hi = c == 0xf4 ? 0x8f : 0xbf;
+		} else {
+			*fault = NAME_BAD_START;
+			return (long)i;
+		}
+		for (k = 1; k <= need; k++) {
+			if (i + k >= len) {
+				*fault = NAME_TRUNCATED;
+				return (long)i;
+			}
+			if (s[i + k] < lo || s[i + k] > hi) {
+				*fault = NAME_BAD_CONTINUATION;
+				return (long)i;
+			}
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		i += need + 1;
+	}
+	return -1;
+}
+
+/* The length of a valid name, or -1 and *fault, *offset; sets no error. */
+static long name_scan(const char *name, enum name_fault *fault, long *offset)
+{
+	long len = name_length(name, fault);
+
+	if (len < 0)
+		return -1;
+	*offset = utf8_check((const unsigned char *)name, (size_t)len, fault);
+	return *offset < 0 ? len : -1;
+}
+
+long sysfast__name_check(const char *name, const char *what)
+{
+	static const char *const reason[] = {
+	    [NAME_BAD_START] = "invalid start byte",
+	    [NAME_BAD_CONTINUATION] = "invalid continuation byte",
+	    [NAME_TRUNCATED] = "unexpected end of data",
+	};
+	enum name_fault fault = NAME_OK;
+	long offset = -1;
+	long len = name_scan(name, &fault, &offset);
+
+	switch (fault) {
+	case NAME_OK:
+		return len;
+	case NAME_NULL:
+		sysfast_err_format(sysfast_ValueError, "%s is NULL", what);
+		break;
+	case NAME_EMPTY:
+		sysfast_err_format(sysfast_ValueError, "%s is empty", what);
+		break;
+	case NAME_TOO_LONG:
+		sysfast_err_format(sysfast_ValueError, "%s is longer than %d bytes", what,
+		                   SYSFAST_EVENT_NAME_MAX);
+		break;
+	default:
+		/* Python's convention: the first byte of the bad sequence. */
+		sysfast_err_format(sysfast_ValueError,
+		                   "%s is not valid UTF-8 (byte 0x%02x at offset %ld: %s)", what,
+		                   (unsigned char)name[offset], offset, reason[fault]);
+		break;
+	}
+	return -1;
+}
+
+/* ---- lookup ---- */
+
+static int event_match(struct cds_lfht_node *ht_node, const void *key)
+{
+	const struct event_node *n = caa_container_of(ht_node, struct event_node, node);
+	const struct event_key *k = key;
+
+	tsan_consume(n);
+	return n->hash == k->hash && n->len == k->len && memcmp(n->name, k->name, k->len) == 0;
+}
+
+static uint64_t name_hash(const char *name, size_t len)
+{
+	return XXH3_64bits_withSeed(name, len, event_seed);
+}
+
+/* The node for `name` in `ht`, or NULL. Call inside an RCU read-side
+ * critical section, on a thread registered with liburcu. */
+static struct event_node *table_find(struct cds_lfht *ht, const char *name, size_t len,
+                                     uint64_t hash)
+{
+	struct event_key key = {name, len, hash};
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *found;
+
+	cds_lfht_lookup(ht, (unsigned long)key.hash, event_match, &key, &iter);
+	found = cds_lfht_iter_get_node(&iter);
+	return found ? caa_container_of(found, struct event_node, node) : NULL;
+}
+
+sysfast_event_id sysfast__event_lookup(const char *name, size_t len)
+{
+	struct cds_lfht *ht = __atomic_load_n(&event_table, __ATOMIC_ACQUIRE);
+	struct event_node *n;
+	sysfast_event_id id;
+
+	/* No table yet: nothing was ever interned, and this thread need not
+	 * be set up (lookups before sysfast_init stay free). */
+	if (!ht)
+		return 0;
+	sysfast__thread_get();
+	urcu_memb_read_lock();
+	n = table_find(ht, name, len, name_hash(name, len));
+	id = n ? n->id : 0;
+	urcu_memb_read_unlock();
+	/* A node past the count is still being added: not there yet. */
+	return id <= __atomic_load_n(&event_count, __ATOMIC_ACQUIRE) ? id : 0;
+}
+
+/* ---- id table ---- */
+
+
+/* Stores `n` (may be NULL) as the node of `id`, allocating its chunk if
+ * needed. Call with sysfast__lock held. Returns 0, or -1 with MemoryError. */
+static int slot_store(sysfast_event_id id, struct event_node *n)
+{
+	struct event_node ***dir = &event_chunks[id >> SYSFAST__SLOT_SHIFT];
+	struct event_node **chunk = *dir;
+
+	if (!chunk) {
+		chunk = calloc(SYSFAST__SLOT_CHUNK, sizeof(*chunk));
+		if (!chunk) {
+			sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
+			return -1;
+		}
+		__atomic_store_n(dir, chunk, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], n, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---- insertion ---- */
+
+/*
+ * The hash seed. getrandom() without blocking: at early boot, before the
+ * kernel's pool is ready, a weaker seed is better than a process that
+ * hangs (CPython's hash secret makes the same choice). The fallback mixes
+ * the clock with ASLR'd addresses.
+ */
+static uint64_t seed_new(void)
+{
+	uint64_t seed;
+	struct timespec ts;
+	ssize_t got;
+
+	do {
+		got = getrandom(&seed, sizeof(seed), GRND_NONBLOCK);
+	} while (got < 0 && errno == EINTR);
+	if (got == (ssize_t)sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	seed = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return XXH3_64bits_withSeed(&ts, sizeof(ts), seed ^ (uintptr_t)&ts ^ (uintptr_t)&seed_new);
+}
+
+/*
+ * The hash table, created on first use. Call with sysfast__lock held.
+ * Created under the lock rather than with pthread_once so that a failed
+ * creation (out of memory) is reported and retried by the next intern,
+ * and readers need only a NULL test. Returns NULL with MemoryError.
+ */
+static struct cds_lfht *table_get_locked(void)
+{
+	struct cds_lfht *ht = event_table;
+
+	if (ht)
+		return ht;
+	event_seed = seed_new();
+	ht = cds_lfht_new_flavor(EVENT_TABLE_INIT_BUCKETS, EVENT_TABLE_INIT_BUCKETS,
+	                         EVENT_TABLE_MAX_BUCKETS, 0, &urcu_memb_flavor, NULL);
+	if (!ht) {
+		sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
+		return NULL;
+	}
+	event_buckets = EVENT_TABLE_INIT_BUCKETS;
+	__atomic_store_n(&event_table, ht, __ATOMIC_RELEASE);
+	return ht;
+}
+
+/*
+ * Adds a valid name that the caller did not find. Call with sysfast__lock
+ * held.
+ *
+ * The order matters. The node goes into the id table first, because
+ * sysfast__audit_event_added() reads the new name through it. If that call
+ * fails, the id was never handed out: the slot is cleared, the node freed,
+ * and the count (the next id) is unchanged. Then the hash insert, then the
+ * count. The count store is the one point where the name appears: readers
+ * ignore ids past the count, both in sysfast_event_name() and in a lookup
+ * that finds the node in the hash table early. So an id from find is
+ * always valid for sysfast_event_name(), and a name from
+ * sysfast_event_name() is always found, with no window in between.
+ */
+static sysfast_event_id insert_locked(const char *name, size_t len)
+{
+	struct cds_lfht *ht = table_get_locked();
+	sysfast_event_id id;
+	struct event_node *n;
+	uint64_t hash;
+
+	if (!ht)
+		return 0;
+	hash = name_hash(name, len);
+	urcu_memb_read_lock();
+	n = table_find(ht, name, len, hash);
+	urcu_memb_read_unlock();
+	if (n) /* interned by another thread while we waited for the lock */
+		return n->id;
+	if (event_count >= SYSFAST_EVENT_ID_MAX) {
+		sysfast_err_format(sysfast_MemoryError, "too many event names (limit %u)",
+		                   SYSFAST_EVENT_ID_MAX);
+		return 0;
+	}
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n) {
+		sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
+		return 0;
+	}
+	id = event_count + 1;
+	cds_lfht_node_init(&n->node);
+	n->hash = hash;
+	n->id = id;
+	n->len = (uint32_t)len;
+	memcpy(n->name, name, len);
+	n->name[len] = '\0';
+
+	if (slot_store(id, n) < 0) {
+		free(n);
+		return 0;
+	}
+	if (sysfast__audit_event_added(id) < 0) {
+		slot_store(id, NULL); /* cannot fail: the chunk exists now */
+		free(n);
+		return 0;
+	}
+
+	/* Every insert holds sysfast__lock and the lookup above found no
+	 * node, so the name is absent: cds_lfht_add, not add_unique. */
+	tsan_publish(n);
+	urcu_memb_read_lock();
+	cds_lfht_add(ht, (unsigned long)n->hash, &n->node);
+	urcu_memb_read_unlock();
+	__atomic_store_n(&event_count, id, __ATOMIC_RELEASE);
+
+	/* Growing only adds buckets: it waits for no grace period, so it is
+	 * safe with sysfast__lock held. Only outside a read-side section, as
+	 * liburcu asks: a hook interning a new name runs inside one, and then
+	 * the next insert made outside grows the table instead. */
+	if (id > event_buckets && event_buckets < EVENT_TABLE_MAX_BUCKETS &&
+	    !sysfast__in_read_side()) {
+		event_buckets *= 2;
+		cds_lfht_resize(ht, event_buckets);
+	}
+	return id;
+}
+
+/* insert_locked() for a valid name not found, taking sysfast__lock unless
+ * the caller holds it. */
+static sysfast_event_id insert(const char *name, size_t len, bool locked)
+{
+	sysfast_event_id id;
+
+	sysfast__thread_get(); /* insert_locked() enters RCU read-side sections */
+	if (!locked)
+		pthread_mutex_lock(&sysfast__lock);
+	id = insert_locked(name, len);
+	if (!locked)
+		pthread_mutex_unlock(&sysfast__lock);
+	return id;
+}
+
+sysfast_event_id sysfast__event_intern_len(const char *name, size_t len, bool locked)
+{
+	sysfast_event_id id = sysfast__event_lookup(name, len);
+
+	return id ? id : insert(name, len, locked);
+}
+
+/* ---- public API ---- */
+
+/*
+ * A name in the table was valid when it went in, so a name found there
+ * needs no UTF-8 check: the fast path of both functions below is a bounded
+ * strnlen, one hash and one lookup. Only a name not found is validated.
+ */
+
+sysfast_event_id sysfast_event_intern(const char *name)
+{
+	enum name_fault fault;
+	sysfast_event_id id;
+	long len;
+
+	if (sysfast__check_initialized() < 0)
+		return 0;
+	len = name_length(name, &fault);
+	if (len > 0) {
+		id = sysfast__event_lookup(name, (size_t)len);
+		if (id)
+			return id;
+	}
+	len = sysfast__name_check(name, "event name");
+	if (len < 0)
+		return 0;
+	return insert(name, (size_t)len, false);
+}
+
+/* Works before sysfast_init and after sysfast_fini: names are
+ * process-wide, and a find has no error to report. */
+sysfast_event_id sysfast_event_find(const char *name)
+{
+	enum name_fault fault;
+	long len = name_length(name, &fault);
+
+	if (len < 0)
+		return 0;
+	return sysfast__event_lookup(name, (size_t)len);
+}
+
+/* Works in any state, like sysfast_event_find. Ids past the count read
+ * nothing, so any id value is safe. */
+const char *sysfast_event_name(sysfast_event_id id)
+{
+	if (id == 0 || id > __atomic_load_n(&event_count, __ATOMIC_ACQUIRE))
+		return NULL;
+	return sysfast__event_name_unchecked(id);
+}
+
+size_t sysfast_event_count(void)
+{
+	return __atomic_load_n(&event_count, __ATOMIC_ACQUIRE);
+}

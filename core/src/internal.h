@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - declarations shared between the library's source files.
+ * Nothing here is API. Internal non-static names carry the sysfast__
+ * prefix; they are hidden from the shared library's symbol table by
+ * -fvisibility=hidden (tests reach them through the static library).
+ */
+#ifndef SYSFAST_INTERNAL_H
+#define SYSFAST_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include <urcu/urcu-memb.h>
+#include <urcu/list.h>
+#include <urcu/rculfhash.h>
+
+#include <sysfast/sysfast.h>
+
+/* ---- error.c ---- */
+
+struct sysfast_exc_type {
+	const char *name;
+	const struct sysfast_exc_type *base;
+};
+
+/* A thread's error indicator; also used to save one across a dispatch. */
+struct sysfast__error {
+	const sysfast_exc_type *type; /* NULL: clear */
+	size_t len;
+	char msg[SYSFAST_ERR_MSG_MAX + 1];
+};
+
+/* Moves the calling thread's pending error into *saved and clears it. */
+void sysfast__err_save(struct sysfast__error *saved);
+/* Makes *saved the calling thread's error again (replacing any). */
+void sysfast__err_restore(const struct sysfast__error *saved);
+
+/* ---- thread.c ---- */
+
+/* Everything libsysfast keeps per thread, in initial-exec TLS. The error
+ * indicator works without set-up; the rest is valid once `ready`. */
+struct sysfast__thread {
+	struct sysfast__error err;
+	bool ready;
+	/* >0 while tracing and profiling are suspended (inside a tracer, a
+	 * profiler or a hook without SYSFAST_HOOK_CANTRACE). */
+	unsigned tracing;
+	/* Bound interpreter; NULL until the thread's first use after
+	 * sysfast_init (sysfast_fini resets it). Read with relaxed atomics:
+	 * sysfast_fini writes it from another thread. */
+	struct sysfast_interp *interp;
+	/* This thread's sysfast__audit_tls, so that sysfast_fini can reset it. */
+	const struct sysfast__audit_slots **audit_tls;
+	/* On sysfast__threads, under sysfast__lock. */
+	struct cds_list_head link;
+};
+
+extern __thread struct sysfast__thread sysfast__tls;
+
+/* The calling thread's state, set up (registered with liburcu, bound to
+ * the main interpreter, destructor armed) on first use. Never fails and
+ * never allocates. */
+static inline struct sysfast__thread *sysfast__thread_get(void)
+{
+	struct sysfast__thread *t = &sysfast__tls;
+	void sysfast__thread_setup(struct sysfast__thread *t);
+
+	if (SYSFAST_UNLIKELY(!t->ready))
+		sysfast__thread_setup(t);
+	return t;
+}
+
+/* Every set-up thread, under sysfast__lock. */
+extern struct cds_list_head sysfast__threads;
+
+/* ---- runtime.c ---- */
+
+/* One lock serialises every writer: new event names, hook adds,
+ * interpreter creation and destruction, init and fini. Readers never take
+ * it. It is never held while a hook runs. */
+extern pthread_mutex_t sysfast__lock;
+
+/* Runtime state, written under sysfast__lock, read with atomic loads. */
+extern bool sysfast__initialized;
+extern bool sysfast__finalizing;
+
+/* A list of hooks in the order they were added; under sysfast__lock. */
+struct sysfast__hooklist {
+	struct sysfast__hook **items;
+	size_t n, cap;
+};
+
+struct sysfast_interp {
+	/* First, and what the SYSFAST_AUDIT fast path reads. */
+	struct sysfast__audit_slots slots;
+	/* Everything below is under sysfast__lock. */
+	struct cds_list_head link; /* on the live list */
+	unsigned long bound;       /* threads bound to it */
+	bool is_main;
+	bool dying;                /* being destroyed: no new bindings */
+	struct sysfast__hooklist hooks;
+	/* The snapshot shared by every event that no filtered hook matches
+	 * (the unfiltered process-wide hooks, then the unfiltered own ones);
+	 * NULL when there are none. */
+	struct sysfast__hookvec *defvec;
+};
+
+/* Sets SystemError "sysfast is not initialized" and returns -1 when the
+ * runtime is not up; 0 otherwise. */
+int sysfast__check_initialized(void);
+
+/* The calling thread's interpreter, binding it to the main one on first
+ * use; NULL when not initialised. */
+struct sysfast_interp *sysfast__bind_main(struct sysfast__thread *t);
+static inline struct sysfast_interp *sysfast__current_interp(struct sysfast__thread *t)
+{
+	struct sysfast_interp *interp = __atomic_load_n(&t->interp, __ATOMIC_RELAXED);
+
+	return SYSFAST_LIKELY(interp) ? interp : sysfast__bind_main(t);
+}
+
+/* Sets the thread's binding (NULL: none) and its fast-path pointer.
+ * Call with sysfast__lock held. */
+void sysfast__thread_bind(struct sysfast__thread *t, struct sysfast_interp *interp);
+
+/* Every live interpreter, main first, under sysfast__lock. */
+extern struct cds_list_head sysfast__interps;
+
+/* ---- args.c ---- */
+
+/* Working space for sysfast__args_build: lives on the caller's stack.
+ * `text` holds the bytes of 'c' (1 byte) and 'C' (UTF-8, up to 4) values,
+ * NUL-terminated so that a hook treating STR as a C string stays in bounds. */
+struct sysfast__argbuf {
+	sysfast_arg slots[SYSFAST_ARGS_MAX];
+	char text[SYSFAST_ARGS_MAX][5];
+};
+
+/* Builds the arguments described by `format` (PySys_Audit's Py_BuildValue
+ * subset) from `*va` into `buf`, and points `out` at them. The whole format
+ * is checked before any argument is read. Returns 0, or -1 with
+ * sysfast_SystemError (bad format) or sysfast_ValueError (bad value). */
+int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
+                        sysfast_args *out);
+
+/* The first pass of sysfast__args_build alone: checks `format` and counts
+ * its slots without reading any argument. Returns 0, or -1 with
+ * sysfast_SystemError. NULL and "" are valid (no arguments). */
+int sysfast__format_check(const char *format, size_t *n_slots);
+
+/* ---- event.c ---- */
+
+/* Checks an event name: 1..SYSFAST_EVENT_NAME_MAX bytes of valid UTF-8.
+ * Returns its length, or -1 with sysfast_ValueError whose message starts
+ * with `what` ("event name", "event pattern"). */
+long sysfast__name_check(const char *name, const char *what);
+
+/* The id of a valid name (length `len`), interning it if new. Call with
+ * sysfast__lock held when `locked`. Returns 0 with an error set on
+ * failure (MemoryError). */
+sysfast_event_id sysfast__event_intern_len(const char *name, size_t len, bool locked);
+
+/* Lock-free lookup of a valid name; 0 if never interned. */
+sysfast_event_id sysfast__event_lookup(const char *name, size_t len);
+
+/* An interned name; immortal, never moves. */
+struct sysfast__event_node {
+	struct cds_lfht_node node;
+	uint64_t hash;
+	sysfast_event_id id;
+	uint32_t len;
+	char name[]; /* NUL-terminated */
+};
+
+/* id -> node, two-level like the audit slots; chunks never move. */
+extern struct sysfast__event_node **sysfast__event_chunks[SYSFAST__SLOT_DIR];
+
+/* The node of an id that has been handed out (no checks): two loads,
+ * inline, as the dispatch needs the name for every hook call. */
+static inline struct sysfast__event_node *sysfast__event_node_unchecked(sysfast_event_id id)
+{
+	struct sysfast__event_node **chunk =
+	    __atomic_load_n(&sysfast__event_chunks[id >> SYSFAST__SLOT_SHIFT], __ATOMIC_ACQUIRE);
+
+	return __atomic_load_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], __ATOMIC_ACQUIRE);
+}
+
+static inline const char *sysfast__event_name_unchecked(sysfast_event_id id)
+{
+	return sysfast__event_node_unchecked(id)->name;
+}
+
+static inline size_t sysfast__event_len_unchecked(sysfast_event_id id)
+{
+	return sysfast__event_node_unchecked(id)->len;
+}
+
+/* True inside an RCU read-side critical section on this thread, e.g. in a
+ * hook: liburcu forbids some calls (cds_lfht_resize) there. */
+static inline bool sysfast__in_read_side(void)
+{
+	return URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK;
+}
+
+/* ---- audit.c ---- */
+
+/* Called by event.c with sysfast__lock held after `id` was interned and
+ * before the id is handed to anyone: gives the new event the hooks whose
+ * filters match it in every live interpreter. Returns 0 or -1 (MemoryError). */
+int sysfast__audit_event_added(sysfast_event_id id);
+
+/* Raises `event` as if from inside `interp` (NULL: the caller's current
+ * interpreter) with errors from hooks cleared and the caller's pending
+ * error kept. Used for the lifecycle events. */
+void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event);
+
+/* Ids of the lifecycle events, interned by sysfast_init. */
+extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new,
+    sysfast__ev_interp_clear, sysfast__ev_clear_hooks;
+
+/* Gives a new interpreter the slots of the process-wide hooks. Call with
+ * sysfast__lock held. Returns 0 or -1 (MemoryError). */
+int sysfast__interp_audit_init(struct sysfast_interp *interp);
+/* Drops an interpreter's own hooks, keeping the process-wide ones. */
+int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp);
+/* Releases every snapshot and chunk of an interpreter (after an RCU
+ * grace period). */
+void sysfast__interp_audit_free(struct sysfast_interp *interp);
+/* Drops the process-wide hooks (sysfast_fini). */
+void sysfast__audit_drop_global(void);
+/* Sets sysfast__audit_enabled from the hook lists (sysfast_init). */
+void sysfast__audit_update_enabled(void);
+
+/* ---- reclamation ---- */
+
+/* Frees a malloc'd block that starts with a struct rcu_head once every
+ * RCU reader that might see it is done (call_rcu: never blocks, so it is
+ * safe on any path a hook can reach). */
+void sysfast__defer_free(struct rcu_head *head);
+
+/*
+ * Publishing and reading RCU-protected pointers. liburcu's primitives are
+ * volatile accesses and inline assembly that ThreadSanitizer cannot see, so
+ * sanitizer builds use the equivalent C11 release store and acquire load
+ * (which TSan understands); other builds use liburcu's. On x86-64 both
+ * compile to plain moves.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define SYSFAST__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SYSFAST__TSAN 1
+#endif
+#endif
+
+#ifdef SYSFAST__TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define sysfast__rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define sysfast__rcu_load(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+/* One synchronisation address stands for "a read-side critical section
+ * ended": every unlock releases it, every reclamation acquires it, which is
+ * the happens-before edge a grace period provides. */
+extern char sysfast__rcu_tsan_sync;
+#define sysfast__read_lock() urcu_memb_read_lock()
+#define sysfast__read_unlock()                                                                     \
+	do {                                                                                       \
+		__tsan_release(&sysfast__rcu_tsan_sync);                                           \
+		urcu_memb_read_unlock();                                                           \
+	} while (0)
+#else
+#define sysfast__rcu_publish(p, v) rcu_assign_pointer((p), (v))
+#define sysfast__rcu_load(p) rcu_dereference((p))
+#define sysfast__read_lock() urcu_memb_read_lock()
+#define sysfast__read_unlock() urcu_memb_read_unlock()
+#endif
+
+#endif /* SYSFAST_INTERNAL_H */

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libsysfast - the runtime and its interpreters.
+ *
+ * One registry lock (sysfast__lock) serialises every change of shape: init
+ * and fini, interpreters coming and going, threads binding, hooks being
+ * added, new event names. Readers never take it, and it is never held while
+ * a hook runs, so hooks may do anything, adding hooks and creating
+ * interpreters included.
+ *
+ * The main interpreter is a static object: threads point at it from their
+ * TLS and keep doing so across sysfast_fini and sysfast_init, which only
+ * empty and refill it. Sub-interpreters are allocated and, once destroyed,
+ * freed after an RCU grace period, as a dispatch may still be reading them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+pthread_mutex_t sysfast__lock = PTHREAD_MUTEX_INITIALIZER;
+bool sysfast__initialized;
+bool sysfast__finalizing;
+CDS_LIST_HEAD(sysfast__interps);
+
+/* An interpreter with its rcu_head first, as sysfast__defer_free wants. */
+struct interp_block {
+	struct rcu_head rcu;
+	struct sysfast_interp interp;
+};
+
+static struct sysfast_interp main_interp;
+
+int sysfast__check_initialized(void)
+{
+	if (SYSFAST_LIKELY(__atomic_load_n(&sysfast__initialized, __ATOMIC_ACQUIRE)))
+		return 0;
+	sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
+	return -1;
+}
+
+/* Interpreters come and go only outside sysfast_fini: its walk over them
+ * must not see the list change under it (a hook may try). */
+static int check_not_finalizing(const char *what)
+{
+	if (!__atomic_load_n(&sysfast__finalizing, __ATOMIC_ACQUIRE))
+		return 0;
+	sysfast_err_format(sysfast_RuntimeError, "%s while sysfast_fini runs", what);
+	return -1;
+}
+
+static int intern_lifecycle_events(void)
+{
+	static const struct {
+		sysfast_event_id *id;
+		const char *name;
+	} events[] = {
+	    {&sysfast__ev_addaudithook, "sys.addaudithook"},
+	    {&sysfast__ev_interp_new, "cpython.PyInterpreterState_New"},
+	    {&sysfast__ev_interp_clear, "cpython.PyInterpreterState_Clear"},
+	    {&sysfast__ev_clear_hooks, "cpython._PySys_ClearAuditHooks"},
+	};
+
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		sysfast_event_id id =
+		    sysfast__event_intern_len(events[i].name, strlen(events[i].name), true);
+		if (!id)
+			return -1;
+		*events[i].id = id;
+	}
+	return 0;
+}
+
+int sysfast_init(void)
+{
+	int rc = 0;
+
+	sysfast__thread_get();
+	pthread_mutex_lock(&sysfast__lock);
+	/* Checked first: while fini runs the runtime still looks initialised,
+	 * but it will not be once fini returns. */
+	if (sysfast__finalizing) {
+		sysfast_err_set(sysfast_RuntimeError, "sysfast_init called while sysfast_fini runs");
+		rc = -1;
+		goto out;
+	}
+	if (sysfast__initialized)
+		goto out;
+	if (intern_lifecycle_events() < 0) {
+		rc = -1;
+		goto out;
+	}
+	memset(&main_interp, 0, sizeof(main_interp));
+	main_interp.is_main = true;
+	if (sysfast__interp_audit_init(&main_interp) < 0) {
+		rc = -1;
+		goto out;
+	}
+	cds_list_add(&main_interp.link, &sysfast__interps);
+	__atomic_store_n(&sysfast__initialized, true, __ATOMIC_RELEASE);
+	sysfast__audit_update_enabled();
+out:
+	pthread_mutex_unlock(&sysfast__lock);
+	return rc;
+}
+
+bool sysfast_is_initialized(void)
+{
+	return __atomic_load_n(&sysfast__initialized, __ATOMIC_ACQUIRE);
+}
+
+bool sysfast_is_finalizing(void)
+{
+	return __atomic_load_n(&sysfast__finalizing, __ATOMIC_ACQUIRE);
+}
+
+sysfast_interp *sysfast_interp_main(void)
+{
+	return sysfast_is_initialized() ? &main_interp : NULL;
+}
+
+sysfast_interp *sysfast_interp_current(void)
+{
+	if (!sysfast_is_initialized())
+		return NULL;
+	return sysfast__current_interp(sysfast__thread_get());
+}
+
+/* True if `interp` is on the live list. Call with sysfast__lock held. */
+static bool interp_is_live(const struct sysfast_interp *interp)
+{
+	struct sysfast_interp *it;
+
+	cds_list_for_each_entry(it, &sysfast__interps, link)
+		if (it == interp)
+			return true;
+	return false;
+}
+
+sysfast_interp *sysfast_interp_new(void)
+{
+	struct sysfast__thread *t = sysfast__thread_get();
+	struct interp_block *b;
+
+	if (sysfast__check_initialized() < 0 || check_not_finalizing("cannot create an interpreter"))
+		return NULL;
+	if (sysfast_audit_args(sysfast__ev_interp_new, NULL) < 0)
+		return NULL;
+	(void)t;
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		sysfast_err_set(sysfast_MemoryError, "out of memory creating an interpreter");
+		return NULL;
+	}
+	pthread_mutex_lock(&sysfast__lock);
+	if (!sysfast__initialized || sysfast__finalizing) {
+		pthread_mutex_unlock(&sysfast__lock);
+		free(b);
+		if (sysfast__check_initialized() == 0)
+			check_not_finalizing("cannot create an interpreter");
+		return NULL;
+	}
+	if (sysfast__interp_audit_init(&b->interp) < 0) {
+		pthread_mutex_unlock(&sysfast__lock);
+		sysfast__interp_audit_free(&b->interp);
+		free(b);
+		return NULL;
+	}
+	cds_list_add_tail(&b->interp.link, &sysfast__interps);
+	pthread_mutex_unlock(&sysfast__lock);
+	return &b->interp;
+}
+
+/* Unlinks and frees a sub-interpreter. Call with sysfast__lock held. */
+static void interp_release(struct sysfast_interp *interp)
+{
+	struct interp_block *b = caa_container_of(interp, struct interp_block, interp);
+
+	cds_list_del(&interp->link);
+	sysfast__interp_audit_free(interp);
+	sysfast__defer_free(&b->rcu);
+}
+
+int sysfast_interp_destroy(sysfast_interp *interp)
+{
+	sysfast__thread_get();
+	if (sysfast__check_initialized() < 0)
+		return -1;
+	if (!interp) {
+		sysfast_err_set(sysfast_ValueError, "interpreter is NULL");
+		return -1;
+	}
+	pthread_mutex_lock(&sysfast__lock);
+	if (sysfast__finalizing) {
+		pthread_mutex_unlock(&sysfast__lock);
+		return check_not_finalizing("cannot destroy an interpreter");
+	}
+	if (!interp_is_live(interp) || interp->dying) {
+		pthread_mutex_unlock(&sysfast__lock);
+		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
+		return -1;
+	}
+	if (interp->is_main) {
+		pthread_mutex_unlock(&sysfast__lock);
+		sysfast_err_set(sysfast_ValueError, "cannot destroy the main interpreter");
+		return -1;
+	}
+	if (interp->bound) {
+		pthread_mutex_unlock(&sysfast__lock);
+		sysfast_err_format(sysfast_RuntimeError,
+		                   "interpreter is in use (%lu thread%s bound to it)", interp->bound,
+		                   interp->bound == 1 ? "" : "s");
+		return -1;
+	}
+	/* From here on nobody may bind to it, and no second destroy starts. */
+	interp->dying = true;
+	pthread_mutex_unlock(&sysfast__lock);
+
+	sysfast__audit_lifecycle(interp, "cpython.PyInterpreterState_Clear");
+
+	pthread_mutex_lock(&sysfast__lock);
+	interp_release(interp);
+	pthread_mutex_unlock(&sysfast__lock);
+	return 0;
+}
+
+sysfast_interp *sysfast_interp_enter(sysfast_interp *interp)
+{
+	struct sysfast__thread *t = sysfast__thread_get();
+	struct sysfast_interp *prev;
+
+	if (sysfast__check_initialized() < 0)
+		return NULL;
+	if (!interp) {
+		sysfast_err_set(sysfast_ValueError, "interpreter is NULL");
+		return NULL;
+	}
+	prev = sysfast__current_interp(t);
+	pthread_mutex_lock(&sysfast__lock);
+	if (!interp_is_live(interp)) {
+		pthread_mutex_unlock(&sysfast__lock);
+		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
+		return NULL;
+	}
+	if (interp->dying) {
+		pthread_mutex_unlock(&sysfast__lock);
+		sysfast_err_set(sysfast_RuntimeError, "interpreter is being destroyed");
+		return NULL;
+	}
+	sysfast__thread_bind(t, interp);
+	pthread_mutex_unlock(&sysfast__lock);
+	return prev;
+}
+
+void sysfast_fini(void)
+{
+	struct sysfast__thread *t = sysfast__thread_get();
+	struct sysfast_interp *interp, *tmp;
+	struct sysfast__thread *it;
+	struct sysfast__error saved;
+
+	pthread_mutex_lock(&sysfast__lock);
+	if (!sysfast__initialized || sysfast__finalizing) {
+		pthread_mutex_unlock(&sysfast__lock);
+		return;
+	}
+	__atomic_store_n(&sysfast__finalizing, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&sysfast__lock);
+
+	sysfast__err_save(&saved);
+	/* Like Py_FinalizeEx: each interpreter is cleared (sub-interpreters in
+	 * creation order, the main one last), then its hooks go; the
+	 * process-wide hooks see one last event and go too. Hooks cannot
+	 * create or destroy interpreters meanwhile (check_not_finalizing), so
+	 * the list keeps its shape. An interpreter whose destroy is under way
+	 * (fini called from its Clear hook) is left to that destroy. */
+	cds_list_for_each_entry_safe(interp, tmp, &sysfast__interps, link) {
+		if (!interp->is_main && !interp->dying)
+			sysfast__audit_lifecycle(interp, "cpython.PyInterpreterState_Clear");
+	}
+	sysfast__audit_lifecycle(&main_interp, "cpython.PyInterpreterState_Clear");
+
+	pthread_mutex_lock(&sysfast__lock);
+	cds_list_for_each_entry(interp, &sysfast__interps, link)
+		(void)sysfast__interp_audit_drop_hooks(interp);
+	pthread_mutex_unlock(&sysfast__lock);
+
+	sysfast__audit_lifecycle(&main_interp, "cpython._PySys_ClearAuditHooks");
+
+	pthread_mutex_lock(&sysfast__lock);
+	sysfast__audit_drop_global();
+	cds_list_for_each_entry(it, &sysfast__threads, link)
+		sysfast__thread_bind(it, NULL);
+	cds_list_for_each_entry_safe(interp, tmp, &sysfast__interps, link) {
+		if (interp->is_main) {
+			cds_list_del(&interp->link);
+			sysfast__interp_audit_free(interp);
+		} else if (!interp->dying) {
+			interp_release(interp);
+		}
+	}
+	__atomic_store_n(&sysfast__initialized, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&sysfast__finalizing, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&sysfast__lock);
+	sysfast__err_restore(&saved);
+	(void)t;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer harness for the audit surface: hook filter patterns, event
+ * names, argument tuples and hook results, all chosen by the input.
+ *
+ * Input layout (every field optional; missing bytes read as 0):
+ *   byte 0      bits 0-1: number of filter patterns (0-3)
+ *               bit 2:    the second hook fails (-1 with an error)
+ *               bit 3:    the second hook fails without setting an error
+ *               bit 4:    a caller error is pending before the audit
+ *   then        the patterns and the event name, NUL-separated
+ *   then        argument bytes: each picks a kind and a value
+ *
+ * Checks: an add succeeds exactly when its patterns are acceptable; the
+ * recording hook gets the very tuple passed; a call fails exactly when a
+ * hook failed or the name was bad, with an error set; a pending error
+ * survives a successful call. Each input runs in a fresh runtime.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sysfast/sysfast.h>
+
+#define INPUT_MAX 2048
+#define FIELD_MAX 3
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: check failed: %s (error: %s)\n", __FILE__,         \
+			        __LINE__, #cond, sysfast_err_message());                           \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+struct recorder {
+	const sysfast_args *seen;
+	int calls;
+};
+
+static int record_hook(sysfast_event_id id, const char *name, const sysfast_args *args, void *ud)
+{
+	struct recorder *r = ud;
+
+	CHECK(name == sysfast_event_name(id));
+	CHECK(args != NULL);
+	CHECK(sysfast_err_occurred() == NULL); /* the caller's error is hidden */
+	r->seen = args;
+	r->calls++;
+	return 0;
+}
+
+static int failing_hook(sysfast_event_id id, const char *name, const sysfast_args *args, void *ud)
+{
+	unsigned mode = *(const unsigned *)ud;
+
+	(void)id, (void)name, (void)args;
+	if (mode == 1) {
+		sysfast_err_set(sysfast_ValueError, "fuzz hook failed");
+		return -1;
+	}
+	return mode == 2 ? -1 : 0;
+}
+
+/* Splits off the next NUL-terminated field; NULL when the input is done. */
+static char *next_field(char **p, char *end)
+{
+	char *f = *p;
+
+	if (f >= end)
+		return NULL;
+	*p = f + strlen(f) + 1;
+	return f;
+}
+
+/* Builds up to 16 arguments from the remaining bytes. */
+static size_t build_args(const unsigned char *p, const unsigned char *end, sysfast_arg *out)
+{
+	static const char text[] = "fuzz text";
+	size_t n = 0;
+
+	for (; p < end && n < 16; p++, n++) {
+		switch (*p % 7) {
+		case 0:
+			out[n] = SYSFAST_NONE();
+			break;
+		case 1:
+			out[n] = SYSFAST_INT((int64_t)*p - 128);
+			break;
+		case 2:
+			out[n] = SYSFAST_UINT(*p);
+			break;
+		case 3:
+			out[n] = SYSFAST_FLOAT(*p / 3.0);
+			break;
+		case 4:
+			out[n] = SYSFAST_STRN(text, *p % sizeof(text));
+			break;
+		case 5:
+			out[n] = SYSFAST_BYTES(text, *p % sizeof(text));
+			break;
+		default:
+			out[n] = SYSFAST_BOOL(*p & 1);
+			break;
+		}
+	}
+	return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char buf[INPUT_MAX + 1];
+	static struct recorder rec;
+	static unsigned fail_mode;
+	const char *patterns[FIELD_MAX];
+	sysfast_hook_options opts = {0};
+	sysfast_arg items[16];
+	sysfast_args args;
+	unsigned ctl = size ? data[0] : 0;
+	size_t n_patterns = ctl & 3;
+	char *p = buf, *end, *name;
+	int added, rc;
+
+	if (size > INPUT_MAX)
+		size = INPUT_MAX;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	end = buf + size;
+	p = size ? buf + 1 : buf;
+
+	for (size_t i = 0; i < n_patterns; i++) {
+		patterns[i] = next_field(&p, end);
+		if (!patterns[i])
+			patterns[i] = "";
+	}
+	name = next_field(&p, end);
+	args.n = build_args((const unsigned char *)p, (const unsigned char *)end, items);
+	args.items = items;
+
+	CHECK(sysfast_init() == 0);
+	rec = (struct recorder){0};
+	fail_mode = ctl & 4 ? 1 : ctl & 8 ? 2 : 0;
+	opts.events = n_patterns ? patterns : NULL;
+	opts.n_events = n_patterns;
+	added = sysfast_add_audit_hook_ex(record_hook, &rec, &opts);
+	CHECK(added == 0 || (added == -1 && sysfast_err_matches(sysfast_ValueError)));
+	sysfast_err_clear();
+	CHECK(sysfast_add_audit_hook(failing_hook, &fail_mode) == 0);
+	rec.calls = 0;
+
+	if (ctl & 16)
+		sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	rc = sysfast_audit(name ? name : "", NULL);
+	CHECK(rc == 0 || rc == -1);
+	if (rc == 0) {
+		CHECK(!(ctl & 16) || sysfast_err_matches(sysfast_KeyboardInterrupt));
+		CHECK(fail_mode == 0);
+	} else {
+		CHECK(sysfast_err_occurred() != NULL);
+	}
+	sysfast_err_clear();
+
+	if (name && sysfast_event_find(name)) {
+		sysfast_event_id id = sysfast_event_find(name);
+
+		rec.calls = 0;
+		rc = sysfast_audit_args(id, &args);
+		CHECK(rc == (fail_mode ? -1 : 0));
+		if (rec.calls)
+			CHECK(rec.seen == &args);
+		CHECK(rec.calls == 0 || added == 0);
+		sysfast_err_clear();
+	}
+	sysfast_fini();
+	return 0;
+}
