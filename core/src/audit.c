@@ -386,39 +386,16 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
 	return -1;
 }
 
-/*
- * The dispatch proper, for a valid id, on a thread that is set up. Like the
- * kernel's __DO_TRACE: one read-side critical section, the snapshot pointer
- * read exactly once, the hooks called from it in order. The snapshot cannot
- * be freed before the critical section ends, whatever writers do meanwhile.
- */
+/* Calls the hooks of one snapshot in order; the first failure stops it
+ * (rule 3). Tracing is suspended across the hooks and lifted only around
+ * those flagged CANTRACE (rule 7); a counter, so nesting composes. */
 static inline __attribute__((always_inline)) int
-dispatch(struct sysfast__thread *t, const struct sysfast_interp *interp, sysfast_event_id id,
-         const sysfast_args *args)
+run_hooks(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast_event_id id,
+          const sysfast_args *args)
 {
-	const struct sysfast__hookvec *vec;
-	struct sysfast__error saved;
-	const char *name;
-	bool had_error;
+	const char *name = sysfast__event_name_unchecked(id);
 	int rc = 0;
 
-	sysfast__read_lock();
-	vec = slot_get(interp, id);
-	if (!vec) {
-		sysfast__read_unlock();
-		/* Nobody listens, or no such event: only now is it worth
-		 * telling the two apart. */
-		return SYSFAST_LIKELY(id_is_valid(id)) ? 0 : unknown_id(id);
-	}
-	/* Hooks must not see the caller's pending error; it comes back after
-	 * a successful dispatch (rule 6). Saving costs a copy only when one is
-	 * pending. */
-	had_error = t->err.type != NULL;
-	if (SYSFAST_UNLIKELY(had_error))
-		sysfast__err_save(&saved);
-	name = sysfast__event_name_unchecked(id);
-	/* Tracing is suspended across the hooks, lifted only around those
-	 * flagged CANTRACE (rule 7); a counter, so nesting composes. */
 	t->tracing++;
 	for (size_t i = 0; i < vec->n; i++) {
 		const struct hook_entry *e = &vec->e[i];
@@ -431,16 +408,58 @@ dispatch(struct sysfast__thread *t, const struct sysfast_interp *interp, sysfast
 		} else {
 			r = e->fn(id, name, args, e->userdata);
 		}
-		/* The first failing hook stops the dispatch (rule 3). */
 		if (SYSFAST_UNLIKELY(r != 0 || t->err.type)) {
 			rc = hook_failed(t, r, name);
 			break;
 		}
 	}
 	t->tracing--;
-	sysfast__read_unlock();
-	if (SYSFAST_UNLIKELY(had_error) && rc == 0)
+	return rc;
+}
+
+/* run_hooks with an error pending in the caller: hooks must not see it,
+ * and it comes back after a successful dispatch (rule 6). Out of line, so
+ * that the common case carries no saved-error buffer in its frame. */
+static __attribute__((noinline)) int
+run_hooks_keeping_error(struct sysfast__thread *t, const struct sysfast__hookvec *vec,
+                        sysfast_event_id id, const sysfast_args *args)
+{
+	struct sysfast__error saved;
+	int rc;
+
+	sysfast__err_save(&saved);
+	rc = run_hooks(t, vec, id, args);
+	if (rc == 0)
 		sysfast__err_restore(&saved);
+	return rc;
+}
+
+/*
+ * The dispatch proper, on a thread that is set up. Like the kernel's
+ * __DO_TRACE: one read-side critical section, the snapshot pointer read
+ * exactly once (rule 5), the hooks called from it. The snapshot cannot be
+ * freed before the critical section ends, whatever writers do meanwhile.
+ */
+static inline __attribute__((always_inline)) int
+dispatch(struct sysfast__thread *t, const struct sysfast_interp *interp, sysfast_event_id id,
+         const sysfast_args *args)
+{
+	const struct sysfast__hookvec *vec;
+	int rc;
+
+	sysfast__read_lock();
+	vec = slot_get(interp, id);
+	if (!vec) {
+		sysfast__read_unlock();
+		/* Nobody listens, or no such event: only now is it worth
+		 * telling the two apart. */
+		return SYSFAST_LIKELY(id_is_valid(id)) ? 0 : unknown_id(id);
+	}
+	if (SYSFAST_LIKELY(!t->err.type))
+		rc = run_hooks(t, vec, id, args);
+	else
+		rc = run_hooks_keeping_error(t, vec, id, args);
+	sysfast__read_unlock();
 	return rc;
 }
 
@@ -456,8 +475,7 @@ int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
 
 	if (SYSFAST_LIKELY(!audit_enabled()))
 		return 0;
-	t = sysfast__thread_get();
-	interp = sysfast__current_interp(t);
+	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
 	/* Ids past the table cannot be looked up; smaller unknown ids find
@@ -497,8 +515,7 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 	}
 	if (SYSFAST_LIKELY(!audit_enabled()))
 		return 0;
-	t = sysfast__thread_get();
-	interp = sysfast__current_interp(t);
+	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
 	id = resolve_name(event);
@@ -547,8 +564,7 @@ int sysfast__audit_site(sysfast_event_id *site, const char *name, const sysfast_
 	}
 	/* The macro only calls here when some hook exists, so go straight to
 	 * the dispatch; the id came from interning and is valid. */
-	t = sysfast__thread_get();
-	interp = sysfast__current_interp(t);
+	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
 	return dispatch(t, interp, id, args);

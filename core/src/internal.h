@@ -120,6 +120,20 @@ static inline struct sysfast_interp *sysfast__current_interp(struct sysfast__thr
 	return SYSFAST_LIKELY(interp) ? interp : sysfast__bind_main(t);
 }
 
+/* The calling thread's interpreter, setting the thread up and binding it
+ * on first use; NULL when not initialised. A bound thread is always set
+ * up, so the common case is one TLS load and a branch. */
+static inline struct sysfast_interp *sysfast__thread_interp(struct sysfast__thread **tp)
+{
+	struct sysfast__thread *t = &sysfast__tls;
+	struct sysfast_interp *interp = __atomic_load_n(&t->interp, __ATOMIC_RELAXED);
+
+	*tp = t;
+	if (SYSFAST_LIKELY(interp))
+		return interp;
+	return sysfast__bind_main(sysfast__thread_get());
+}
+
 /* Sets the thread's binding (NULL: none) and its fast-path pointer.
  * Call with sysfast__lock held. */
 void sysfast__thread_bind(struct sysfast__thread *t, struct sysfast_interp *interp);
