@@ -20,8 +20,8 @@ static int deny_shadow(sysfast_event_id event, const char *name, const sysfast_a
 	const sysfast_arg *path = &args->items[0];
 
 	(void)event, (void)name, (void)userdata;
-	if (args->n >= 1 && path->kind == SYSFAST_ARG_STR && path->len == 11 &&
-	    !memcmp(path->v.s, "/etc/shadow", 11)) {
+	if (args->n >= 1 && path->kind == SYSFAST_ARG_STR && path->len == 11
+	    && !memcmp(path->v.s, "/etc/shadow", 11)) {
 		sysfast_err_set(sysfast_PermissionError, "policy forbids opening /etc/shadow");
 		return -1;
 	}
@@ -58,8 +58,8 @@ int main(void)
 	const sysfast_hook_options open_opts = {0, open_only, 1};
 	const sysfast_hook_options os_opts = {0, os_all, 1};
 
-	if (sysfast_init() < 0 || sysfast_add_audit_hook_ex(deny_shadow, NULL, &open_opts) < 0 ||
-	    sysfast_add_audit_hook_ex(log_os, NULL, &os_opts) < 0) {
+	if (sysfast_init() < 0 || sysfast_add_audit_hook_ex(deny_shadow, NULL, &open_opts) < 0
+	    || sysfast_add_audit_hook_ex(log_os, NULL, &os_opts) < 0) {
 		fprintf(stderr, "setup failed: %s\n", sysfast_err_message());
 		return 1;
 	}

@@ -41,6 +41,7 @@ enum {
 	TAKES_LENGTH = 1u << 2 /* may be followed by '#' (pointer + ssize_t) */
 };
 
+/* clang-format off */
 static const unsigned char code_class[256] = {
     [' '] = IGNORED, ['\t'] = IGNORED, [','] = IGNORED, [':'] = IGNORED,
     ['s'] = VALUE | TAKES_LENGTH, ['z'] = VALUE | TAKES_LENGTH, ['y'] = VALUE | TAKES_LENGTH,
@@ -49,6 +50,7 @@ static const unsigned char code_class[256] = {
     ['c'] = VALUE, ['C'] = VALUE, ['d'] = VALUE, ['f'] = VALUE, ['p'] = VALUE,
     ['O'] = VALUE, ['S'] = VALUE, ['P'] = VALUE,
 };
+/* clang-format on */
 
 static bool is_ignored(char c)
 {

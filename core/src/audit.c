@@ -133,7 +133,8 @@ static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_
 		if (!c)
 			return (struct sysfast__hookvec *)-1;
 		chunk = c->slot;
-		sysfast__rcu_publish(slots->chunks[id >> SYSFAST__SLOT_SHIFT], (void *const *)chunk);
+		sysfast__rcu_publish(slots->chunks[id >> SYSFAST__SLOT_SHIFT],
+		                     (void *const *)chunk);
 	}
 	old = chunk[id & (SYSFAST__SLOT_CHUNK - 1)];
 	sysfast__rcu_publish(chunk[id & (SYSFAST__SLOT_CHUNK - 1)], vec);
@@ -172,7 +173,8 @@ static bool event_has_filtered_match(const struct sysfast_interp *interp, sysfas
 
 	for (int l = 0; l < 2; l++)
 		for (size_t i = 0; i < lists[l]->n; i++)
-			if (hook_is_filtered(lists[l]->items[i]) && hook_matches(lists[l]->items[i], id))
+			if (hook_is_filtered(lists[l]->items[i])
+			    && hook_matches(lists[l]->items[i], id))
 				return true;
 	return false;
 }
@@ -375,13 +377,13 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
 {
 	if (r != 0 && !t->err.type) {
 		sysfast_err_format(sysfast_SystemError,
-		                   "audit hook returned %d without setting an error (event '%s')", r,
-		                   name);
+		                   "audit hook returned %d without setting an error (event '%s')",
+		                   r, name);
 	} else if (r == 0) {
 		/* Keep what the hook left as part of the message. */
 		sysfast_err_format(sysfast_SystemError,
-		                   "audit hook returned 0 with an error set (event '%s'): %s: %s", name,
-		                   t->err.type->name, t->err.msg);
+		                   "audit hook returned 0 with an error set (event '%s'): %s: %s",
+		                   name, t->err.type->name, t->err.msg);
 	}
 	return -1;
 }
@@ -389,9 +391,10 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
 /* Calls the hooks of one snapshot in order; the first failure stops it
  * (rule 3). Tracing is suspended across the hooks and lifted only around
  * those flagged CANTRACE (rule 7); a counter, so nesting composes. */
-static inline __attribute__((always_inline)) int
-run_hooks(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast_event_id id,
-          const sysfast_args *args)
+static inline __attribute__((always_inline)) int run_hooks(struct sysfast__thread *t,
+                                                           const struct sysfast__hookvec *vec,
+                                                           sysfast_event_id id,
+                                                           const sysfast_args *args)
 {
 	const char *name = sysfast__event_name_unchecked(id);
 	int rc = 0;
@@ -420,9 +423,10 @@ run_hooks(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast
 /* run_hooks with an error pending in the caller: hooks must not see it,
  * and it comes back after a successful dispatch (rule 6). Out of line, so
  * that the common case carries no saved-error buffer in its frame. */
-static __attribute__((noinline)) int
-run_hooks_keeping_error(struct sysfast__thread *t, const struct sysfast__hookvec *vec,
-                        sysfast_event_id id, const sysfast_args *args)
+static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__thread *t,
+                                                             const struct sysfast__hookvec *vec,
+                                                             sysfast_event_id id,
+                                                             const sysfast_args *args)
 {
 	struct sysfast__error saved;
 	int rc;
@@ -440,9 +444,10 @@ run_hooks_keeping_error(struct sysfast__thread *t, const struct sysfast__hookvec
  * exactly once (rule 5), the hooks called from it. The snapshot cannot be
  * freed before the critical section ends, whatever writers do meanwhile.
  */
-static inline __attribute__((always_inline)) int
-dispatch(struct sysfast__thread *t, const struct sysfast_interp *interp, sysfast_event_id id,
-         const sysfast_args *args)
+static inline __attribute__((always_inline)) int dispatch(struct sysfast__thread *t,
+                                                          const struct sysfast_interp *interp,
+                                                          sysfast_event_id id,
+                                                          const sysfast_args *args)
 {
 	const struct sysfast__hookvec *vec;
 	int rc;
@@ -570,6 +575,27 @@ int sysfast__audit_site(sysfast_event_id *site, const char *name, const sysfast_
 	return dispatch(t, interp, id, args);
 }
 
+bool sysfast__audit_resolve(sysfast_event_id *site, const char *name)
+{
+	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
+
+	if (!sysfast_is_initialized())
+		return false;
+	if (!id) {
+		struct sysfast__error saved;
+
+		/* A bad name: let the dispatch report it, with the error set
+		 * there, not here. */
+		sysfast__err_save(&saved);
+		id = name ? resolve_name(name) : 0;
+		sysfast__err_restore(&saved);
+		if (!id)
+			return true;
+		__atomic_store_n(site, id, __ATOMIC_RELAXED);
+	}
+	return sysfast_audit_active(id);
+}
+
 bool sysfast_audit_active(sysfast_event_id id)
 {
 	struct sysfast__thread *t;
@@ -579,11 +605,12 @@ bool sysfast_audit_active(sysfast_event_id id)
 		return false;
 	t = sysfast__thread_get();
 	interp = sysfast__current_interp(t);
-	return interp && __atomic_load_n(&interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT],
-	                                 __ATOMIC_RELAXED) &&
-	       __atomic_load_n(&interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT]
-	                                            [id & (SYSFAST__SLOT_CHUNK - 1)],
-	                       __ATOMIC_RELAXED);
+	return interp
+	       && __atomic_load_n(&interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT],
+	                          __ATOMIC_RELAXED)
+	       && __atomic_load_n(
+	           &interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT][id & (SYSFAST__SLOT_CHUNK - 1)],
+	           __ATOMIC_RELAXED);
 }
 
 void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
@@ -612,7 +639,8 @@ static long check_options(const sysfast_hook_options *opts)
 	if (!opts || !opts->events)
 		return 0;
 	if (opts->n_events == 0) {
-		sysfast_err_set(sysfast_ValueError, "hook options: events is set but n_events is 0");
+		sysfast_err_set(sysfast_ValueError,
+		                "hook options: events is set but n_events is 0");
 		return -1;
 	}
 	for (size_t i = 0; i < opts->n_events; i++) {
@@ -621,16 +649,17 @@ static long check_options(const sysfast_hook_options *opts)
 		long len;
 
 		if (!p) {
-			sysfast_err_format(sysfast_ValueError, "hook options: events[%zu] is NULL", i);
+			sysfast_err_format(sysfast_ValueError, "hook options: events[%zu] is NULL",
+			                   i);
 			return -1;
 		}
 		star = strchr(p, '*');
 		if (star && star[1] == '\0' && star == p)
 			continue; /* "*" */
 		if (star && star[1] != '\0') {
-			sysfast_err_format(sysfast_ValueError,
-			                   "hook options: events[%zu]: '*' is allowed only at the end",
-			                   i);
+			sysfast_err_format(
+			    sysfast_ValueError,
+			    "hook options: events[%zu]: '*' is allowed only at the end", i);
 			return -1;
 		}
 		len = sysfast__name_check(p, "event pattern");
@@ -772,8 +801,7 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 		return sealed_error();
 	if (!global && sysfast__check_initialized() < 0)
 		return -1;
-	if (sysfast_is_initialized() &&
-	    sysfast_audit_args(sysfast__ev_addaudithook, NULL) < 0) {
+	if (sysfast_is_initialized() && sysfast_audit_args(sysfast__ev_addaudithook, NULL) < 0) {
 		if (sysfast_err_matches(sysfast_RuntimeError)) {
 			sysfast_err_clear();
 			return 1;

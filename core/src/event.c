@@ -311,7 +311,6 @@ sysfast_event_id sysfast__event_lookup(const char *name, size_t len)
 
 /* ---- id table ---- */
 
-
 /* Stores `n` (may be NULL) as the node of `id`, allocating its chunk if
  * needed. Call with sysfast__lock held. Returns 0, or -1 with MemoryError. */
 static int slot_store(sysfast_event_id id, struct event_node *n)
@@ -448,8 +447,8 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 	 * safe with sysfast__lock held. Only outside a read-side section, as
 	 * liburcu asks: a hook interning a new name runs inside one, and then
 	 * the next insert made outside grows the table instead. */
-	if (id > event_buckets && event_buckets < EVENT_TABLE_MAX_BUCKETS &&
-	    !sysfast__in_read_side()) {
+	if (id > event_buckets && event_buckets < EVENT_TABLE_MAX_BUCKETS
+	    && !sysfast__in_read_side()) {
 		event_buckets *= 2;
 		cds_lfht_resize(ht, event_buckets);
 	}

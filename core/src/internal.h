@@ -11,9 +11,9 @@
 #include <pthread.h>
 #include <stdarg.h>
 
-#include <urcu/urcu-memb.h>
 #include <urcu/list.h>
 #include <urcu/rculfhash.h>
+#include <urcu/urcu-memb.h>
 
 #include <sysfast/sysfast.h>
 
@@ -58,13 +58,15 @@ struct sysfast__thread {
 
 extern __thread struct sysfast__thread sysfast__tls;
 
-/* The calling thread's state, set up (registered with liburcu, bound to
- * the main interpreter, destructor armed) on first use. Never fails and
- * never allocates. */
+/* Registers the calling thread with liburcu and the thread list. */
+void sysfast__thread_setup(struct sysfast__thread *t);
+
+/* The calling thread's state, set up (registered with liburcu, on the
+ * thread list, destructor armed) on first use. Never fails and never
+ * allocates. */
 static inline struct sysfast__thread *sysfast__thread_get(void)
 {
 	struct sysfast__thread *t = &sysfast__tls;
-	void sysfast__thread_setup(struct sysfast__thread *t);
 
 	if (SYSFAST_UNLIKELY(!t->ready))
 		sysfast__thread_setup(t);
@@ -98,7 +100,7 @@ struct sysfast_interp {
 	struct cds_list_head link; /* on the live list */
 	unsigned long bound;       /* threads bound to it */
 	bool is_main;
-	bool dying;                /* being destroyed: no new bindings */
+	bool dying; /* being destroyed: no new bindings */
 	struct sysfast__hooklist hooks;
 	/* The snapshot shared by every event that no filtered hook matches
 	 * (the unfiltered process-wide hooks, then the unfiltered own ones);
@@ -230,8 +232,8 @@ int sysfast__audit_event_added(sysfast_event_id id);
 void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event);
 
 /* Ids of the lifecycle events, interned by sysfast_init. */
-extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new,
-    sysfast__ev_interp_clear, sysfast__ev_clear_hooks;
+extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
+    sysfast__ev_clear_hooks;
 
 /* Gives a new interpreter the slots of the process-wide hooks. Call with
  * sysfast__lock held. Returns 0 or -1 (MemoryError). */

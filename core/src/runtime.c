@@ -80,7 +80,8 @@ int sysfast_init(void)
 	/* Checked first: while fini runs the runtime still looks initialised,
 	 * but it will not be once fini returns. */
 	if (sysfast__finalizing) {
-		sysfast_err_set(sysfast_RuntimeError, "sysfast_init called while sysfast_fini runs");
+		sysfast_err_set(sysfast_RuntimeError,
+		                "sysfast_init called while sysfast_fini runs");
 		rc = -1;
 		goto out;
 	}
@@ -142,7 +143,8 @@ sysfast_interp *sysfast_interp_new(void)
 	struct sysfast__thread *t = sysfast__thread_get();
 	struct interp_block *b;
 
-	if (sysfast__check_initialized() < 0 || check_not_finalizing("cannot create an interpreter"))
+	if (sysfast__check_initialized() < 0
+	    || check_not_finalizing("cannot create an interpreter"))
 		return NULL;
 	if (sysfast_audit_args(sysfast__ev_interp_new, NULL) < 0)
 		return NULL;
@@ -208,8 +210,8 @@ int sysfast_interp_destroy(sysfast_interp *interp)
 	if (interp->bound) {
 		pthread_mutex_unlock(&sysfast__lock);
 		sysfast_err_format(sysfast_RuntimeError,
-		                   "interpreter is in use (%lu thread%s bound to it)", interp->bound,
-		                   interp->bound == 1 ? "" : "s");
+		                   "interpreter is in use (%lu thread%s bound to it)",
+		                   interp->bound, interp->bound == 1 ? "" : "s");
 		return -1;
 	}
 	/* From here on nobody may bind to it, and no second destroy starts. */

@@ -164,11 +164,17 @@ static inline sysfast_arg sysfast__arg_tuple(const sysfast_arg *items, size_t n)
 
 /* A sysfast_args over a compound-literal array of constructors; the array
  * lives until the end of the enclosing block. SYSFAST_ARGS() is empty.
- * The leading NONE keeps the array non-empty in ISO C and C++. */
+ * The leading NONE keeps the array non-empty in ISO C.
+ *
+ * C only: a C++ compound literal is a temporary that dies at the end of
+ * the full expression, so the tuple would point at a dead array. In C++
+ * declare the array and use sysfast_args{n, items}. */
+#ifndef __cplusplus
 #define SYSFAST__ARGS_ARRAY(...) ((const sysfast_arg[]){SYSFAST_NONE(), ##__VA_ARGS__})
 #define SYSFAST_ARGS(...)                                                                          \
 	((sysfast_args){sizeof(SYSFAST__ARGS_ARRAY(__VA_ARGS__)) / sizeof(sysfast_arg) - 1,        \
 	                SYSFAST__ARGS_ARRAY(__VA_ARGS__) + 1})
+#endif
 
 SYSFAST_END_DECLS
 

@@ -100,21 +100,23 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * hook exists at all the macro costs one load and one predictable branch;
  * when hooks exist but none listens to this event in the thread's
  * interpreter, three more dependent loads (the thread's slot table, the
- * chunk, the slot) and no call. The argument expressions are evaluated
- * only when some hook will run, so they must have no side effects the
- * caller relies on. The value is that of sysfast_audit_args().
+ * chunk, the slot) and no call (after the first call at the site on each
+ * thread, which resolves the name out of line). The argument expressions
+ * are evaluated only when some hook will run, so they must have no side
+ * effects the caller relies on. The value is that of sysfast_audit_args().
+ * Usable from C and C++ (GNU statement expression).
  */
 #define SYSFAST_AUDIT(name_literal, ...)                                                           \
 	__extension__({                                                                            \
 		static sysfast_event_id sysfast__site;                                             \
 		int sysfast__rc = 0;                                                               \
-		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))  \
-		    && sysfast__audit_listening(&sysfast__site)) {                                 \
+		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))   \
+		    && sysfast__audit_listening(&sysfast__site, (name_literal))) {                 \
 			const sysfast_arg sysfast__av[] = {SYSFAST_NONE(), ##__VA_ARGS__};         \
 			const sysfast_args sysfast__aa = {                                         \
 			    sizeof(sysfast__av) / sizeof(sysfast__av[0]) - 1, sysfast__av + 1};    \
-			sysfast__rc = sysfast__audit_site(&sysfast__site, (name_literal),          \
-			                                  &sysfast__aa);                           \
+			sysfast__rc =                                                              \
+			    sysfast__audit_site(&sysfast__site, (name_literal), &sysfast__aa);     \
 		}                                                                                  \
 		sysfast__rc;                                                                       \
 	})
@@ -141,17 +143,20 @@ SYSFAST_API extern __thread const struct sysfast__audit_slots *sysfast__audit_tl
 
 SYSFAST_API int sysfast__audit_site(sysfast_event_id *site, const char *name,
                                     const sysfast_args *args);
+/* Out of line, for a thread not yet set up or an id not yet cached: sets
+ * both up and tells whether a hook would run (true on a bad name, so that
+ * the dispatch reports it). */
+SYSFAST_API bool sysfast__audit_resolve(sysfast_event_id *site, const char *name);
 
-static inline bool sysfast__audit_listening(const sysfast_event_id *site)
+static inline bool sysfast__audit_listening(sysfast_event_id *site, const char *name)
 {
 	const struct sysfast__audit_slots *slots =
 	    __atomic_load_n(&sysfast__audit_tls, __ATOMIC_RELAXED);
 	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
 	void *const *chunk;
 
-	/* An unset thread or an id not yet cached: the slow path sorts it out. */
 	if (SYSFAST_UNLIKELY(!slots || id == 0))
-		return true;
+		return sysfast__audit_resolve(site, name);
 	chunk = __atomic_load_n(&slots->chunks[id >> SYSFAST__SLOT_SHIFT], __ATOMIC_RELAXED);
 	return chunk && __atomic_load_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], __ATOMIC_RELAXED);
 }

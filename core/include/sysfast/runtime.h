@@ -9,9 +9,10 @@
  * liburcu, bound to the main interpreter) on its first use of the library
  * and torn down when it exits.
  *
- * libsysfast keeps its per-thread state in initial-exec TLS, so a program
- * that dlopen()s libsysfast needs a little static TLS space to spare
- * (glibc keeps some for this; see docs/architecture.md).
+ * libsysfast keeps its per-thread state in initial-exec TLS, as liburcu
+ * and jemalloc do: link it into the program (or preload it) rather than
+ * dlopen() it. On Debian 12, dlopen() fails in liburcu-memb itself ("cannot
+ * allocate memory in static TLS block"); see docs/building.md.
  */
 #ifndef SYSFAST_RUNTIME_H
 #define SYSFAST_RUNTIME_H
