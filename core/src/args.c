@@ -13,7 +13,9 @@
  * rejected before the first va_arg. The second pass reads the arguments and
  * can then fail only on a bad value: 'O' or 'S' with NULL, 'C' out of range.
  *
- * Layout: the top-level values take slots[0..k). When a tuple is opened, its
+ * Layout: formats without nesting, or one tuple around values ("(si)", by
+ * far the most common), fill slots[0..n) in one go. Otherwise the
+ * top-level values take slots[0..k). When a tuple is opened, its
  * direct children are counted and the next free slots are reserved for them
  * as one contiguous block, which is what v.items points at. Nesting uses an
  * explicit stack, not recursion; it is bounded by SYSFAST_ARGS_MAX because
@@ -101,19 +103,28 @@ static int format_error(const sysfast_exc_type *t, const char *what, const char 
 	return -1;
 }
 
+/* What the check pass learns about a valid format. */
+struct shape {
+	size_t n_slots;   /* every value and tuple */
+	size_t n_top;     /* values and tuples at the top level */
+	size_t max_depth; /* deepest nesting of parentheses */
+	bool tuple_first; /* the first top-level value is a tuple */
+};
+
 /*
  * Checks `format` (NULL is the empty format) without reading any argument:
  * known codes only, '#' right after 's', 'z' or 'y', balanced parentheses,
  * at most SYSFAST_ARGS_MAX slots (each value and each tuple takes one).
- * Stores the slot count in *n_slots (may be NULL) and returns 0, or returns
- * -1 with sysfast_SystemError naming the first offending character and its
- * position. Needs no stack beyond a few counters, whatever the format.
+ * Fills *sh and returns 0, or returns -1 with sysfast_SystemError naming the
+ * first offending character and its position. Needs no stack beyond a few
+ * counters, whatever the format.
  */
-int sysfast__format_check(const char *format, size_t *n_slots)
+static int check(const char *format, struct shape *sh)
 {
-	size_t slots = 0, depth = 0, open_pos = 0;
+	size_t depth = 0, open_pos = 0;
 	const char *p;
 
+	*sh = (struct shape){0};
 	for (p = format; p && *p; p++) {
 		size_t pos = (size_t)(p - format);
 
@@ -127,19 +138,32 @@ int sysfast__format_check(const char *format, size_t *n_slots)
 		}
 		if (*p != '(' && !is_value_code(*p))
 			return format_error(sysfast_SystemError, "bad format char", format, pos);
-		if (++slots > SYSFAST_ARGS_MAX)
+		if (++sh->n_slots > SYSFAST_ARGS_MAX)
 			return format_error(sysfast_SystemError, TOO_MANY, format, pos);
+		if (depth == 0 && sh->n_top++ == 0)
+			sh->tuple_first = *p == '(';
 		/* The '(' that takes the depth from 0 to 1 is the outermost one
 		 * still open; if the format ends unbalanced, it is the culprit. */
 		if (*p == '(' && depth++ == 0)
 			open_pos = pos;
+		if (depth > sh->max_depth)
+			sh->max_depth = depth;
 		if (takes_length(*p) && p[1] == '#')
 			p++;
 	}
 	if (depth > 0)
 		return format_error(sysfast_SystemError, "unmatched", format, open_pos);
+	return 0;
+}
+
+int sysfast__format_check(const char *format, size_t *n_slots)
+{
+	struct shape sh;
+
+	if (check(format, &sh) < 0)
+		return -1;
 	if (n_slots)
-		*n_slots = slots;
+		*n_slots = sh.n_slots;
 	return 0;
 }
 
@@ -348,29 +372,51 @@ static int build_all(struct builder *b, size_t n_top)
 	return 0;
 }
 
+/* The common shapes, "si" and "(si)": values side by side, at most one
+ * tuple around them, which the result unwraps anyway. One pass over the
+ * values into slots[0..n), no blocks to reserve. */
+static int build_flat(struct builder *b, size_t *n)
+{
+	const char *p;
+
+	*n = 0;
+	for (p = b->format; *p; p++) {
+		if (is_ignored(*p) || *p == '(' || *p == ')')
+			continue;
+		if (build_value(b, &p, (*n)++) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
                         sysfast_args *out)
 {
 	struct builder b = {buf, format, va, 0};
-	size_t n_slots, n_top;
+	struct shape sh;
+	size_t n;
 
-	if (sysfast__format_check(format, &n_slots) < 0)
+	if (check(format, &sh) < 0)
 		return -1;
-	if (n_slots == 0) {
+	out->items = buf->slots;
+	if (sh.n_slots == 0) {
 		out->n = 0;
-		out->items = buf->slots;
 		return 0;
 	}
-	n_top = count_children(format);
-	if (build_all(&b, n_top) < 0)
+	if (sh.max_depth == 0 || (sh.max_depth == 1 && sh.n_top == 1 && sh.tuple_first)) {
+		if (build_flat(&b, &n) < 0)
+			return -1;
+		out->n = n;
+		return 0;
+	}
+	if (build_all(&b, sh.n_top) < 0)
 		return -1;
 	/* PySys_Audit passes a tuple result as the arguments themselves. */
-	if (n_top == 1 && buf->slots[0].kind == SYSFAST_ARG_TUPLE) {
+	if (sh.n_top == 1 && buf->slots[0].kind == SYSFAST_ARG_TUPLE) {
 		out->n = buf->slots[0].len;
 		out->items = buf->slots[0].v.items;
 		return 0;
 	}
-	out->n = n_top;
-	out->items = buf->slots;
+	out->n = sh.n_top;
 	return 0;
 }

@@ -3,14 +3,14 @@
  * libsysfast - audit hooks and their dispatch (PEP 578).
  *
  * Data layout. Every interpreter has a two-level table of slots indexed by
- * event id (struct sysfast__audit_slots). A slot holds the snapshot of
+ * event id (struct sysfast__slot_dir). A slot holds the snapshot of
  * hooks that a dispatch of that event in that interpreter must call: the
  * process-wide hooks whose filters match, then the interpreter's own, each
  * in the order they were added. A snapshot is immutable once published.
  * Events that no filtered hook matches share one snapshot per interpreter
  * (its `defvec`); an event some filtered hook matches has its own. A slot
- * is NULL when nothing listens, which is what the SYSFAST_AUDIT macro tests
- * without a call.
+ * is NULL when nothing listens, and a bitmap mirrors that, one bit per id:
+ * it is what the SYSFAST_AUDIT macro tests without a call.
  *
  * Readers. A dispatch runs inside an RCU read-side critical section, loads
  * its slot once and calls the hooks in the snapshot it got. It takes no
@@ -103,8 +103,8 @@ struct slot_chunk {
 static struct sysfast__hookvec **slot_chunk(const struct sysfast_interp *interp,
                                             sysfast_event_id id)
 {
-	return (struct sysfast__hookvec **)sysfast__rcu_load(
-	    ((struct sysfast__audit_slots *)&interp->slots)->chunks[id >> SYSFAST__SLOT_SHIFT]);
+	return sysfast__rcu_load(
+	    ((struct sysfast__slot_dir *)&interp->slots)->chunks[id >> SYSFAST__SLOT_SHIFT]);
 }
 
 /* The snapshot for `id`; call inside a read-side critical section or with
@@ -116,28 +116,41 @@ static struct sysfast__hookvec *slot_get(const struct sysfast_interp *interp, sy
 	return chunk ? sysfast__rcu_load(chunk[id & (SYSFAST__SLOT_CHUNK - 1)]) : NULL;
 }
 
-/* Publishes `vec` for `id`, allocating the chunk if needed. Returns the
- * snapshot it replaced, or (void *)-1 when out of memory. Under the lock. */
+/* Sets or clears the fast path's bit for `id`. Under the lock, so a plain
+ * read-modify-write of the word; the store is atomic for the readers. */
+static void bit_set(struct sysfast_interp *interp, sysfast_event_id id, bool on)
+{
+	uint64_t *w = &interp->bits.word[id >> 6];
+	uint64_t mask = (uint64_t)1 << (id & 63);
+
+	__atomic_store_n(w, on ? *w | mask : *w & ~mask, __ATOMIC_RELEASE);
+}
+
+/* Publishes `vec` for `id`, allocating the chunk if needed, then the bit:
+ * a reader that sees the bit and dispatches finds the snapshot. Returns
+ * the snapshot it replaced, or (void *)-1 when out of memory. Under the
+ * lock. */
 static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_event_id id,
                                          struct sysfast__hookvec *vec)
 {
-	struct sysfast__audit_slots *slots = &interp->slots;
+	struct sysfast__slot_dir *slots = &interp->slots;
 	struct sysfast__hookvec **chunk = slot_chunk(interp, id);
 	struct sysfast__hookvec *old;
 
 	if (!chunk) {
+		struct slot_chunk *c;
+
 		if (!vec)
 			return NULL;
-		struct slot_chunk *c = calloc(1, sizeof(*c));
-
+		c = calloc(1, sizeof(*c));
 		if (!c)
 			return (struct sysfast__hookvec *)-1;
 		chunk = c->slot;
-		sysfast__rcu_publish(slots->chunks[id >> SYSFAST__SLOT_SHIFT],
-		                     (void *const *)chunk);
+		sysfast__rcu_publish(slots->chunks[id >> SYSFAST__SLOT_SHIFT], chunk);
 	}
 	old = chunk[id & (SYSFAST__SLOT_CHUNK - 1)];
 	sysfast__rcu_publish(chunk[id & (SYSFAST__SLOT_CHUNK - 1)], vec);
+	bit_set(interp, id, vec != NULL);
 	return old;
 }
 
@@ -322,10 +335,10 @@ int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
 
 void sysfast__interp_audit_free(struct sysfast_interp *interp)
 {
-	struct sysfast__audit_slots *slots = &interp->slots;
+	struct sysfast__slot_dir *slots = &interp->slots;
 
 	for (size_t c = 0; c < SYSFAST__SLOT_DIR; c++) {
-		struct sysfast__hookvec **chunk = (struct sysfast__hookvec **)slots->chunks[c];
+		struct sysfast__hookvec **chunk = slots->chunks[c];
 
 		if (!chunk)
 			continue;
@@ -337,6 +350,7 @@ void sysfast__interp_audit_free(struct sysfast_interp *interp)
 		sysfast__rcu_publish(slots->chunks[c], NULL);
 		sysfast__defer_free(&caa_container_of(chunk, struct slot_chunk, slot[0])->rcu);
 	}
+	memset(interp->bits.word, 0, sizeof(interp->bits.word));
 	if (interp->defvec)
 		sysfast__defer_free(&interp->defvec->rcu);
 	interp->defvec = NULL;
@@ -494,13 +508,20 @@ int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
  * ValueError (bad name) or MemoryError. */
 static sysfast_event_id resolve_name(const char *name)
 {
-	long len = sysfast__name_check(name, "event name");
-	sysfast_event_id id;
+	sysfast_event_id id = sysfast__name_cache_get(name);
+	long len;
 
+	if (SYSFAST_LIKELY(id))
+		return id;
+	len = sysfast__name_check(name, "event name");
 	if (len < 0)
 		return 0;
 	id = sysfast__event_lookup(name, (size_t)len);
-	return id ? id : sysfast__event_intern_len(name, (size_t)len, false);
+	if (!id)
+		id = sysfast__event_intern_len(name, (size_t)len, false);
+	if (id)
+		sysfast__name_cache_put(name, id);
+	return id;
 }
 
 int sysfast_vaudit(const char *event, const char *format, va_list va)
@@ -606,11 +627,7 @@ bool sysfast_audit_active(sysfast_event_id id)
 	t = sysfast__thread_get();
 	interp = sysfast__current_interp(t);
 	return interp
-	       && __atomic_load_n(&interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT],
-	                          __ATOMIC_RELAXED)
-	       && __atomic_load_n(
-	           &interp->slots.chunks[id >> SYSFAST__SLOT_SHIFT][id & (SYSFAST__SLOT_CHUNK - 1)],
-	           __ATOMIC_RELAXED);
+	       && (__atomic_load_n(&interp->bits.word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
 }
 
 void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)

@@ -493,16 +493,23 @@ sysfast_event_id sysfast_event_intern(const char *name)
 
 	if (sysfast__check_initialized() < 0)
 		return 0;
+	if (name && (id = sysfast__name_cache_get(name)))
+		return id;
 	len = name_length(name, &fault);
 	if (len > 0) {
 		id = sysfast__event_lookup(name, (size_t)len);
 		if (id)
-			return id;
+			goto found;
 	}
 	len = sysfast__name_check(name, "event name");
 	if (len < 0)
 		return 0;
-	return insert(name, (size_t)len, false);
+	id = insert(name, (size_t)len, false);
+	if (!id)
+		return 0;
+found:
+	sysfast__name_cache_put(name, id);
+	return id;
 }
 
 /* Works before sysfast_init and after sysfast_fini: names are
@@ -510,8 +517,12 @@ sysfast_event_id sysfast_event_intern(const char *name)
 sysfast_event_id sysfast_event_find(const char *name)
 {
 	enum name_fault fault;
-	long len = name_length(name, &fault);
+	sysfast_event_id id;
+	long len;
 
+	if (name && (id = sysfast__name_cache_get(name)))
+		return id;
+	len = name_length(name, &fault);
 	if (len < 0)
 		return 0;
 	return sysfast__event_lookup(name, (size_t)len);

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include <urcu/list.h>
 #include <urcu/rculfhash.h>
@@ -38,6 +39,11 @@ void sysfast__err_restore(const struct sysfast__error *saved);
 
 /* ---- thread.c ---- */
 
+/* Entries of the per-thread name cache: a power of two. 64 covers the
+ * call sites a thread keeps hitting (CPython raises about ten distinct
+ * events in most of its audit traffic) for 256 bytes of TLS. */
+#define SYSFAST__NAME_CACHE 64
+
 /* Everything libsysfast keeps per thread, in initial-exec TLS. The error
  * indicator works without set-up; the rest is valid once `ready`. */
 struct sysfast__thread {
@@ -50,8 +56,11 @@ struct sysfast__thread {
 	 * sysfast_init (sysfast_fini resets it). Read with relaxed atomics:
 	 * sysfast_fini writes it from another thread. */
 	struct sysfast_interp *interp;
+	/* Ids of names this thread resolved lately, by the name's address
+	 * (see sysfast__name_cache_get). */
+	sysfast_event_id name_cache[SYSFAST__NAME_CACHE];
 	/* This thread's sysfast__audit_tls, so that sysfast_fini can reset it. */
-	const struct sysfast__audit_slots **audit_tls;
+	const struct sysfast__audit_bits **audit_tls;
 	/* On sysfast__threads, under sysfast__lock. */
 	struct cds_list_head link;
 };
@@ -93,9 +102,17 @@ struct sysfast__hooklist {
 	size_t n, cap;
 };
 
+/* An interpreter's per-event snapshots: a two-level table indexed by event
+ * id; chunks are allocated on demand and never move while it lives. */
+struct sysfast__slot_dir {
+	struct sysfast__hookvec **chunks[SYSFAST__SLOT_DIR];
+};
+
 struct sysfast_interp {
-	/* First, and what the SYSFAST_AUDIT fast path reads. */
-	struct sysfast__audit_slots slots;
+	/* What the SYSFAST_AUDIT fast path reads: a bit per listened event. */
+	struct sysfast__audit_bits bits;
+	/* What a dispatch reads: the snapshot per event. */
+	struct sysfast__slot_dir slots;
 	/* Everything below is under sysfast__lock. */
 	struct cds_list_head link; /* on the live list */
 	unsigned long bound;       /* threads bound to it */
@@ -210,6 +227,32 @@ static inline const char *sysfast__event_name_unchecked(sysfast_event_id id)
 static inline size_t sysfast__event_len_unchecked(sysfast_event_id id)
 {
 	return sysfast__event_node_unchecked(id)->len;
+}
+
+/*
+ * A per-thread cache in front of the hash table for callers that name
+ * events by string (sysfast_audit, sysfast_event_intern): indexed by the
+ * string's address, confirmed by comparing the text with the interned
+ * name, so a reused buffer with other text simply misses. A hit skips
+ * validation, hashing and the table walk: equal text is a valid name.
+ */
+static inline unsigned sysfast__name_cache_slot(const char *name)
+{
+	uintptr_t a = (uintptr_t)name;
+
+	return (unsigned)((a >> 3) ^ (a >> 11)) & (SYSFAST__NAME_CACHE - 1);
+}
+
+static inline sysfast_event_id sysfast__name_cache_get(const char *name)
+{
+	sysfast_event_id id = sysfast__tls.name_cache[sysfast__name_cache_slot(name)];
+
+	return id && !strcmp(name, sysfast__event_name_unchecked(id)) ? id : 0;
+}
+
+static inline void sysfast__name_cache_put(const char *name, sysfast_event_id id)
+{
+	sysfast__tls.name_cache[sysfast__name_cache_slot(name)] = id;
 }
 
 /* True inside an RCU read-side critical section on this thread, e.g. in a

@@ -12,7 +12,7 @@
 #include "internal.h"
 
 __thread struct sysfast__thread sysfast__tls;
-__thread const struct sysfast__audit_slots *sysfast__audit_tls;
+__thread const struct sysfast__audit_bits *sysfast__audit_tls;
 
 CDS_LIST_HEAD(sysfast__threads);
 
@@ -59,7 +59,7 @@ void sysfast__thread_bind(struct sysfast__thread *t, struct sysfast_interp *inte
 	if (interp)
 		interp->bound++;
 	__atomic_store_n(&t->interp, interp, __ATOMIC_RELAXED);
-	__atomic_store_n(t->audit_tls, interp ? &interp->slots : NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(t->audit_tls, interp ? &interp->bits : NULL, __ATOMIC_RELAXED);
 }
 
 struct sysfast_interp *sysfast__bind_main(struct sysfast__thread *t)

@@ -99,8 +99,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * The event id is cached in a static variable at the call site. When no
  * hook exists at all the macro costs one load and one predictable branch;
  * when hooks exist but none listens to this event in the thread's
- * interpreter, three more dependent loads (the thread's slot table, the
- * chunk, the slot) and no call (after the first call at the site on each
+ * interpreter, the cached id and two dependent loads (the thread's bitmap,
+ * the word) and no call (after the first call at the site on each
  * thread, which resolves the name out of line). The argument expressions
  * are evaluated only when some hook will run, so they must have no side
  * effects the caller relies on. The value is that of sysfast_audit_args().
@@ -127,18 +127,20 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 #define SYSFAST__SLOT_CHUNK (1u << SYSFAST__SLOT_SHIFT)
 #define SYSFAST__SLOT_DIR ((SYSFAST_EVENT_ID_MAX >> SYSFAST__SLOT_SHIFT) + 1)
 
-/* An interpreter's per-event slots as the fast path sees them: a
- * two-level table indexed by event id whose entries are non-NULL exactly
- * when some hook listens. Chunks are never moved while the interpreter
- * lives, so the unlocked NULL test below is safe. */
-struct sysfast__audit_slots {
-	void *const *chunks[SYSFAST__SLOT_DIR];
+/* What the fast path reads of an interpreter: one bit per event id, set
+ * exactly when some hook listens to that event there. Flat and never
+ * moved while the interpreter lives (128 KiB of address space, touched
+ * only where ids are), so the test below is two dependent loads (the
+ * thread's pointer, the word) and needs no read-side critical section. */
+#define SYSFAST__BITS_WORDS ((SYSFAST_EVENT_ID_MAX + 1u) / 64u)
+struct sysfast__audit_bits {
+	uint64_t word[SYSFAST__BITS_WORDS];
 };
 
 /* Nonzero while any hook is registered in the running runtime. */
 SYSFAST_API extern unsigned sysfast__audit_enabled;
-/* The calling thread's interpreter's slots; NULL until the thread is set up. */
-SYSFAST_API extern __thread const struct sysfast__audit_slots *sysfast__audit_tls
+/* The calling thread's interpreter's bits; NULL until the thread is set up. */
+SYSFAST_API extern __thread const struct sysfast__audit_bits *sysfast__audit_tls
     __attribute__((tls_model("initial-exec")));
 
 SYSFAST_API int sysfast__audit_site(sysfast_event_id *site, const char *name,
@@ -150,15 +152,13 @@ SYSFAST_API bool sysfast__audit_resolve(sysfast_event_id *site, const char *name
 
 static inline bool sysfast__audit_listening(sysfast_event_id *site, const char *name)
 {
-	const struct sysfast__audit_slots *slots =
+	const struct sysfast__audit_bits *bits =
 	    __atomic_load_n(&sysfast__audit_tls, __ATOMIC_RELAXED);
 	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
-	void *const *chunk;
 
-	if (SYSFAST_UNLIKELY(!slots || id == 0))
+	if (SYSFAST_UNLIKELY(!bits || id == 0))
 		return sysfast__audit_resolve(site, name);
-	chunk = __atomic_load_n(&slots->chunks[id >> SYSFAST__SLOT_SHIFT], __ATOMIC_RELAXED);
-	return chunk && __atomic_load_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], __ATOMIC_RELAXED);
+	return (__atomic_load_n(&bits->word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
 }
 
 SYSFAST_END_DECLS
