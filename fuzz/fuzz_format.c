@@ -13,6 +13,7 @@
  * buffer, every slot reached once, len 0 where the kind has no length.
  * A violation aborts with the failed check.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,32 @@ static void check_items(const struct sysfast__argbuf *buf, const sysfast_arg *it
 	}
 }
 
+/* True if the whole format is one tuple, "( ... )" with only separators
+ * around it: the result is then unwrapped to that tuple's items. Only for a
+ * format that passed the check. */
+static bool single_outer_tuple(const char *format)
+{
+	const char *p = format;
+	size_t depth = 0, top = 0;
+	bool first_is_tuple = false;
+
+	for (; *p; p++) {
+		if (strchr(" \t,:", *p))
+			continue;
+		if (*p == ')') {
+			depth--;
+			continue;
+		}
+		if (depth == 0 && top++ == 0)
+			first_is_tuple = *p == '(';
+		if (*p == '(')
+			depth++;
+		else if (p[1] == '#' && strchr("szy", *p))
+			p++;
+	}
+	return top == 1 && first_is_tuple;
+}
+
 static void build_and_check(const char *format, size_t n_slots)
 {
 	struct sysfast__argbuf buf;
@@ -141,7 +168,7 @@ static void build_and_check(const char *format, size_t n_slots)
 	}
 	check_items(&buf, out.items, out.n, &seen);
 	/* An unwrapped outer tuple is the one slot the caller does not see. */
-	CHECK(seen + (out.items != buf.slots) == n_slots);
+	CHECK(seen + single_outer_tuple(format) == n_slots);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -404,24 +404,24 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
 
 /* Calls the hooks of one snapshot in order; the first failure stops it
  * (rule 3). Tracing is suspended across the hooks and lifted only around
- * those flagged CANTRACE (rule 7); a counter, so nesting composes. */
-static inline __attribute__((always_inline)) int run_hooks(struct sysfast__thread *t,
-                                                           const struct sysfast__hookvec *vec,
-                                                           sysfast_event_id id,
-                                                           const sysfast_args *args)
+ * those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
+ * to outer + 1 and back, so nesting composes. */
+static inline __attribute__((always_inline)) int
+run_hooks_at(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast_event_id id,
+             const sysfast_args *args, unsigned outer)
 {
 	const char *name = sysfast__event_name_unchecked(id);
+	const struct hook_entry *e = vec->e, *end = e + vec->n;
 	int rc = 0;
 
-	t->tracing++;
-	for (size_t i = 0; i < vec->n; i++) {
-		const struct hook_entry *e = &vec->e[i];
+	t->tracing = outer + 1;
+	for (; e < end; e++) {
 		int r;
 
 		if (SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
-			t->tracing--;
+			t->tracing = outer;
 			r = e->fn(id, name, args, e->userdata);
-			t->tracing++;
+			t->tracing = outer + 1;
 		} else {
 			r = e->fn(id, name, args, e->userdata);
 		}
@@ -430,8 +430,24 @@ static inline __attribute__((always_inline)) int run_hooks(struct sysfast__threa
 			break;
 		}
 	}
-	t->tracing--;
+	t->tracing = outer;
 	return rc;
+}
+
+/* The usual case, outside any tracer or hook, gets its own copy with the
+ * counter's values as constants: back-to-back dispatches then do not wait
+ * on each other through the counter (a load that feeds a store would chain
+ * them through store-to-load forwarding). */
+static inline __attribute__((always_inline)) int run_hooks(struct sysfast__thread *t,
+                                                           const struct sysfast__hookvec *vec,
+                                                           sysfast_event_id id,
+                                                           const sysfast_args *args)
+{
+	unsigned outer = t->tracing;
+
+	if (SYSFAST_LIKELY(outer == 0))
+		return run_hooks_at(t, vec, id, args, 0);
+	return run_hooks_at(t, vec, id, args, outer);
 }
 
 /* run_hooks with an error pending in the caller: hooks must not see it,

@@ -143,12 +143,12 @@ SYSFAST_API extern unsigned sysfast__audit_enabled;
 SYSFAST_API extern __thread const struct sysfast__audit_bits *sysfast__audit_tls
     __attribute__((tls_model("initial-exec")));
 
-SYSFAST_API int sysfast__audit_site(sysfast_event_id *site, const char *name,
-                                    const sysfast_args *args);
+SYSFAST_API SYSFAST_NOPLT int sysfast__audit_site(sysfast_event_id *site, const char *name,
+                                                  const sysfast_args *args);
 /* Out of line, for a thread not yet set up or an id not yet cached: sets
  * both up and tells whether a hook would run (true on a bad name, so that
  * the dispatch reports it). */
-SYSFAST_API bool sysfast__audit_resolve(sysfast_event_id *site, const char *name);
+SYSFAST_API SYSFAST_NOPLT bool sysfast__audit_resolve(sysfast_event_id *site, const char *name);
 
 static inline bool sysfast__audit_listening(sysfast_event_id *site, const char *name)
 {

@@ -26,6 +26,16 @@
 #define SYSFAST_END_DECLS
 #endif
 
+/* For the out-of-line halves of call-site macros: called through the GOT
+ * directly rather than through a PLT stub (one jump fewer; the static
+ * linker turns it into a direct call). GCC only; clang has no such
+ * attribute. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define SYSFAST_NOPLT __attribute__((noplt))
+#else
+#define SYSFAST_NOPLT
+#endif
+
 #define SYSFAST_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SYSFAST_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
