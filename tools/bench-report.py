@@ -1,0 +1,478 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Turns one sysfast-bench JSON run into the benchmark report.
+
+    tools/bench-report.py RAW.json [--out-dir DIR] [--docs DOCDIR] [--check]
+
+Prints one table: each libsysfast benchmark's median ns/op, its CPython
+baseline's, the speed-up (baseline / libsysfast), the slow-down against its
+reference limit (libsysfast / limit), allocations per call, its targets
+(issue 4) and whether they hold. Writes into DIR (default: next to RAW.json)
+report.md (the table, the reference figures and the machine), report.json
+(the same, for machines) and report.png (ratios and thread scaling).
+--docs DOCDIR also copies them to DOCDIR as table.md, results.json,
+plot.png and raw.json (the tree docs/benchmarks.md shows). --check exits 1
+when a target fails.
+
+Figures are medians over the run's repetitions of CPU time per operation:
+Google Benchmark's cpu_time (the thread's CPU time; for threaded runs, the
+per-thread time per operation) for in-process benchmarks, and the worker's
+thread CPU time (reported as manual time) for CPython's. Ratios are taken
+within the one run, so drift of the machine cancels.
+
+Needs only the standard library; the plot needs matplotlib (Debian's
+python3-matplotlib) and is skipped with a warning without it.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import sys
+
+# What each libsysfast benchmark is held to (issue 4, "Targets").
+#   base: CPython baseline, min: least speed-up (base / sysfast)
+#   limit: reference limit, max: most slow-down (sysfast / limit)
+SPEC = {
+    "sysfast/audit/nohook": dict(
+        base="cpython/audit/nohook", min=8.0, limit="limit/flag_branch", max=1.5),
+    "sysfast/audit/other_events": dict(
+        base="cpython/audit/filter_other", min=60.0, limit="limit/flag_branch"),
+    "sysfast/audit/hooks:1/args:2": dict(
+        base="cpython/audit/hooks:1", min=20.0,
+        limit="limit/fnptr_array/hooks:1/args:2", max=1.5),
+    "sysfast/audit/hooks:8/args:2": dict(
+        base="cpython/audit/hooks:8", min=5.0, limit="limit/fnptr_array/hooks:8/args:2"),
+    "sysfast/audit_format/hooks:1": dict(base="cpython/audit/hooks:1", min=6.0),
+    "sysfast/audit_args/hooks:1": dict(
+        base="cpython/audit/hooks:1", limit="limit/fnptr_array/hooks:1/args:2"),
+    "sysfast/audit/filtered_of_50": dict(limit="limit/fnptr_array/hooks:1/args:2"),
+    "sysfast/workload": dict(base="cpython/workload"),
+}
+for _n in (1, 2, 4, 8):
+    for _a in (0, 4):
+        SPEC.setdefault(f"sysfast/audit/hooks:{_n}/args:{_a}", {})
+    SPEC.setdefault(f"sysfast/audit/hooks:{_n}/args:2", {})
+    if _n in (1, 8):
+        SPEC[f"sysfast/audit/hooks:{_n}/args:0"].setdefault(
+            "limit", f"limit/fnptr_array/hooks:{_n}/args:2")
+        SPEC[f"sysfast/audit/hooks:{_n}/args:4"].setdefault(
+            "limit", f"limit/fnptr_array/hooks:{_n}/args:2")
+
+THREADS_RE = re.compile(r"^(sysfast/audit_threads/.*)/threads:(\d+)$")
+THREAD_TARGET = {2: 1.2}  # threads -> most per-thread slow-down against 1 thread
+
+
+def fmt_ns(v):
+    if v is None:
+        return "—"
+    if v < 10:
+        return f"{v:.2f}"
+    if v < 100:
+        return f"{v:.1f}"
+    return f"{v:.0f}"
+
+
+def fmt_ratio(v):
+    if v is None:
+        return "—"
+    return f"{v:.2f}×" if v < 10 else f"{v:.1f}×" if v < 100 else f"{v:.0f}×"
+
+
+def fmt_count(v):
+    if v is None:
+        return "—"
+    if v == 0:
+        return "0"
+    if v < 0:
+        return "n/a"
+    return f"{v:.3g}"
+
+
+def base_name(name):
+    """The stable key of a benchmark: its name without Google Benchmark's
+    time-mode suffixes."""
+    return re.sub(r"/(manual_time|real_time)$", "", name)
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    runs = {}
+    order = []
+    for b in data.get("benchmarks", []):
+        if b.get("error_occurred"):
+            key = base_name(b.get("run_name", b["name"]))
+            runs.setdefault(key, {"reps": [], "median": None, "error": b.get("error_message")})
+            continue
+        key = base_name(b.get("run_name", b["name"]))
+        manual = b.get("run_name", b["name"]).endswith("/manual_time")
+        if b.get("time_unit", "ns") != "ns":
+            raise SystemExit(f"{path}: {b['name']}: time unit {b['time_unit']}, want ns")
+        t = b["real_time"] if manual else b["cpu_time"]
+        r = runs.get(key)
+        if r is None:
+            r = runs[key] = {"reps": [], "median": None, "error": None,
+                             "pos": (b.get("family_index", 0),
+                                     b.get("per_family_instance_index", 0))}
+            order.append(key)
+        if b.get("run_type") == "aggregate":
+            if b.get("aggregate_name") == "median":
+                r["median"] = t
+            if b.get("aggregate_name") == "cv":
+                r["cv"] = b.get("cpu_time") if not manual else b.get("real_time")
+            continue
+        r["reps"].append({
+            "ns": t,
+            "wall_ns": b["real_time"],
+            "allocs": b.get("allocs/op"),
+            "frees": b.get("frees/op"),
+            "bytes": b.get("B/op"),
+            "threads": b.get("threads", 1),
+        })
+    for r in runs.values():
+        if r["reps"]:
+            r["median"] = statistics.median(x["ns"] for x in r["reps"])
+    # Registration order, whatever order random interleaving ran them in.
+    order.sort(key=lambda k: runs[k]["pos"])
+    return data, runs, order
+
+
+def worst(reps, field):
+    vals = [x[field] for x in reps if x.get(field) is not None]
+    return max(vals) if vals else None
+
+
+def build_rows(runs, order):
+    rows = []
+    for key in order:
+        if not key.startswith("sysfast/"):
+            continue
+        r = runs[key]
+        spec = SPEC.get(key, {})
+        row = {
+            "benchmark": key,
+            "ns": r["median"],
+            "cv": r.get("cv"),
+            "allocs": worst(r["reps"], "allocs"),
+            "frees": worst(r["reps"], "frees"),
+            "bytes": worst(r["reps"], "bytes"),
+            "baseline": spec.get("base"),
+            "baseline_ns": None,
+            "ratio": None,
+            "limit": spec.get("limit"),
+            "limit_ns": None,
+            "limit_ratio": None,
+            "targets": [],
+        }
+        m = THREADS_RE.match(key)
+        limit_what = "limit"
+        if m and int(m.group(2)) > 1:
+            row["limit"] = f"{m.group(1)}/threads:1"
+            limit_what = "1 thread"
+            mx = THREAD_TARGET.get(int(m.group(2)))
+            if mx:
+                spec = dict(spec, max=mx)
+        if row["baseline"] and runs.get(row["baseline"], {}).get("median"):
+            row["baseline_ns"] = runs[row["baseline"]]["median"]
+            row["ratio"] = row["baseline_ns"] / row["ns"]
+        if row["limit"] and runs.get(row["limit"], {}).get("median"):
+            row["limit_ns"] = runs[row["limit"]]["median"]
+            row["limit_ratio"] = row["ns"] / row["limit_ns"]
+        # ok is None when the run lacks the figure to judge (e.g. filtered out).
+        if "min" in spec:
+            row["targets"].append({
+                "what": f"≥{spec['min']:g}× vs CPython",
+                "ok": None if row["ratio"] is None else row["ratio"] >= spec["min"]})
+        if "max" in spec:
+            row["targets"].append({
+                "what": f"≤{spec['max']:g}× {limit_what}",
+                "ok": None if row["limit_ratio"] is None else row["limit_ratio"] <= spec["max"]})
+        # Rule 9: no audit call allocates or frees, and neither does
+        # interning a known name.
+        row["targets"].append({
+            "what": "0 allocs",
+            "ok": row["allocs"] == 0 and row["frees"] == 0 and row["bytes"] == 0})
+        judged = [t["ok"] for t in row["targets"] if t["ok"] is not None]
+        row["ok"] = all(judged) if len(judged) == len(row["targets"]) or not all(judged) \
+            else None
+        if r.get("error"):
+            row["error"] = r["error"]
+            row["ok"] = False
+        rows.append(row)
+    return rows
+
+
+def table_lines(rows, markdown):
+    head = ["benchmark", "libsysfast ns/op", "baseline ns/op", "ratio", "limit ratio",
+            "allocs/op", "target", "ok?"]
+    body = []
+    for r in rows:
+        body.append([
+            r["benchmark"].removeprefix("sysfast/"),
+            fmt_ns(r["ns"]) if not r.get("error") else "error",
+            fmt_ns(r["baseline_ns"]),
+            fmt_ratio(r["ratio"]),
+            fmt_ratio(r["limit_ratio"]),
+            fmt_count(r["allocs"]),
+            ", ".join(t["what"] for t in r["targets"]),
+            {True: "yes", False: "NO", None: "?"}[r["ok"]],
+        ])
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |",
+                 "|" + "|".join(["---", "--:", "--:", "--:", "--:", "--:", "---", "---"]) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return lines
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(head)]
+    right = {1, 2, 3, 4, 5}
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    out = [line(head), line(["-" * w for w in widths])]
+    out += [line(row) for row in body]
+    return out
+
+
+def reference_lines(runs, order, markdown):
+    names = [k for k in order if k.startswith(("cpython/", "limit/"))]
+    if not names:
+        return []
+    parts = [f"{('`' + k + '`') if markdown else k} {fmt_ns(runs[k]['median'])} ns" for k in names]
+    return ["Baselines and limits (median ns/op): " + "; ".join(parts) + "."]
+
+
+def machine(data):
+    c = data.get("context", {})
+    return {
+        "cpu_model": c.get("cpu_model", "unknown"),
+        "num_cpus": c.get("num_cpus"),
+        "mhz_per_cpu": c.get("mhz_per_cpu"),
+        "date": c.get("date"),
+        "load_avg": c.get("load_avg"),
+        "host_name": c.get("host_name"),
+        "cpython_version": c.get("cpython_version", "").split(" ")[0],
+        "libsysfast_version": c.get("libsysfast_version"),
+        "jemalloc_version": c.get("jemalloc_version", "").split("-")[0],
+        "compiler": c.get("compiler"),
+        "suite": c.get("suite", "custom"),
+        "library_build_type": c.get("library_build_type"),
+    }
+
+
+def machine_line(m):
+    load = m["load_avg"]
+    load_s = ", ".join(f"{x:.2f}" for x in load) if load else "?"
+    return (f"{m['cpu_model']}, {m['num_cpus']} CPUs at {m['mhz_per_cpu']} MHz; "
+            f"CPython {m['cpython_version']}, jemalloc {m['jemalloc_version']}, "
+            f"{m['compiler']}; suite {m['suite']}; {m['date']}; load average {load_s}")
+
+
+def summary_line(rows):
+    checks = [t for r in rows for t in r["targets"]]
+    failed = [f"{r['benchmark'].removeprefix('sysfast/')} ({t['what']})"
+              for r in rows for t in r["targets"] if t["ok"] is False]
+    unjudged = sum(1 for t in checks if t["ok"] is None)
+    held = len(checks) - len(failed) - unjudged
+    s = f"targets: {held} of {len(checks)} hold"
+    if unjudged:
+        s += f" ({unjudged} not judged: figure missing from this run)"
+    return s + (": every target holds." if not failed and not unjudged
+                else "; failing: " + ", ".join(failed) if failed else ".")
+
+
+def target_color(row, kind):
+    """Green: the row's targets of this kind hold; red: one fails; grey:
+    the row has none (the figure is shown for information)."""
+    ts = [t for t in row["targets"] if kind in t["what"] and t["ok"] is not None]
+    if not ts:
+        return "tab:gray"
+    return "tab:green" if all(t["ok"] for t in ts) else "tab:red"
+
+
+def plot(rows, runs, order, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("bench-report: no matplotlib (python3-matplotlib): no plot", file=sys.stderr)
+        return False
+    speed = [r for r in rows if r["ratio"]]
+    limit = [r for r in rows if r["limit_ratio"] and not THREADS_RE.match(r["benchmark"])]
+    threads = []
+    for k in order:
+        m = THREADS_RE.match(k)
+        if m and runs[k]["median"]:
+            threads.append((int(m.group(2)), runs[k]["median"],
+                            statistics.median(x["wall_ns"] for x in runs[k]["reps"])
+                            if runs[k]["reps"] else None))
+    threads.sort()
+
+    fig, axes = plt.subplots(1, 3, figsize=(17, 6.5),
+                             gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
+    ax = axes[0]
+    labels = [r["benchmark"].removeprefix("sysfast/") for r in speed]
+    vals = [r["ratio"] for r in speed]
+    colors = [target_color(r, "CPython") for r in speed]
+    y = range(len(speed))
+    ax.barh(y, vals, color=colors)
+    for i, r in enumerate(speed):
+        spec = SPEC.get(r["benchmark"], {})
+        if "min" in spec:
+            ax.plot([spec["min"]] * 2, [i - 0.4, i + 0.4], color="black", lw=2)
+        ax.text(vals[i], i, " " + fmt_ratio(vals[i]), va="center", fontsize=8)
+    ax.set_yticks(list(y), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1, color="grey", lw=0.8)
+    ax.set_xlabel("speed-up over CPython 3.11 PySys_Audit (×, log)\n"
+                  "black tick: target; grey: no target")
+    ax.set_title("libsysfast vs CPython")
+
+    ax = axes[1]
+    labels = [r["benchmark"].removeprefix("sysfast/") for r in limit]
+    vals = [r["limit_ratio"] for r in limit]
+    colors = [target_color(r, "limit") for r in limit]
+    y = range(len(limit))
+    ax.barh(y, vals, color=colors)
+    for i, r in enumerate(limit):
+        spec = SPEC.get(r["benchmark"], {})
+        if "max" in spec:
+            ax.plot([spec["max"]] * 2, [i - 0.4, i + 0.4], color="black", lw=2)
+        ax.text(vals[i], i, " " + fmt_ratio(vals[i]), va="center", fontsize=8)
+    ax.set_yticks(list(y), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1, color="grey", lw=0.8)
+    ax.set_xlabel("time over the reference limit (×)\nblack tick: target; grey: no target")
+    ax.set_title("libsysfast vs reference limits")
+
+    ax = axes[2]
+    if threads:
+        xs = [t[0] for t in threads]
+        ax.plot(xs, [t[1] for t in threads], "o-", label="per-thread CPU ns/op")
+        ax.plot(xs, [threads[0][1]] * len(xs), "--", color="grey", label="perfect scaling")
+        ax.plot(xs, [threads[0][1] * 1.2] * len(xs), ":", color="black",
+                label="target (1.2× of 1 thread)")
+        ax.set_xticks(xs)
+        ax.set_ylim(0, max(t[1] for t in threads) * 1.5)
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("threads dispatching at once")
+    ax.set_ylabel("ns per dispatch, per thread")
+    ax.set_title("thread scaling (1 hook, 2 args)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+BEGIN = "<!-- BEGIN bench-report"
+END = "<!-- END bench-report -->"
+
+
+def update_page(page, docdir, md, m):
+    """Rewrites the section of the docs page between the bench-report
+    markers with the latest table, plot and machine."""
+    with open(page) as f:
+        text = f.read()
+    start = text.find(BEGIN)
+    end = text.find(END)
+    if start < 0 or end < start:
+        print(f"bench-report: no bench-report markers in {page}", file=sys.stderr)
+        return
+    start = text.index("\n", start) + 1
+    section = [
+        f"Suite `{m['suite']}`, run {m['date']} on {m['cpu_model']} "
+        f"({m['num_cpus']} CPUs, {m['mhz_per_cpu']} MHz; `lscpu`: "
+        f"{lscpu_summary()}), CPython {m['cpython_version']}, "
+        f"jemalloc {m['jemalloc_version']}, {m['compiler']}.",
+        "",
+    ] + md[:-3] + [
+        "",
+        md[-1],
+        "",
+        f"![Speed-ups over CPython, ratios to the reference limits and thread scaling]"
+        f"({docdir}/plot.png)",
+        "",
+        f"Files: [{docdir}/table.md]({docdir}/table.md), "
+        f"[{docdir}/results.json]({docdir}/results.json), "
+        f"[{docdir}/raw.json]({docdir}/raw.json) (Google Benchmark's JSON, every repetition).",
+        "",
+    ]
+    with open(page, "w") as f:
+        f.write(text[:start] + "\n".join(section) + text[end:])
+
+
+def lscpu_summary():
+    """CPU model, sockets, cores and threads per core, from lscpu."""
+    try:
+        import subprocess
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unavailable"
+    info = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    get = lambda k: info.get(k, "?").strip()
+    return (f"{get('CPU(s)')} CPUs, {get('Socket(s)')} socket, "
+            f"{get('Core(s) per socket')} cores per socket, "
+            f"{get('Thread(s) per core')} thread per core, {get('Hypervisor vendor')} guest, "
+            f"L2 {get('L2 cache')}, L3 {get('L3 cache')}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("raw", help="JSON written by sysfast-bench --benchmark_out")
+    ap.add_argument("--out-dir", help="where to write report.{md,json,png}")
+    ap.add_argument("--docs", metavar="DOCDIR", help="also copy the report to DOCDIR")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a target fails")
+    args = ap.parse_args()
+
+    data, runs, order = load(args.raw)
+    rows = build_rows(runs, order)
+    if not rows:
+        raise SystemExit(f"bench-report: no libsysfast benchmark in {args.raw}")
+    m = machine(data)
+    summary = summary_line(rows)
+
+    print()
+    print("\n".join(table_lines(rows, markdown=False)))
+    print()
+    for line in reference_lines(runs, order, markdown=False):
+        print(line)
+    print("Machine: " + machine_line(m))
+    print(summary)
+
+    out = args.out_dir or os.path.dirname(os.path.abspath(args.raw))
+    os.makedirs(out, exist_ok=True)
+    md = table_lines(rows, markdown=True) + [""] + reference_lines(runs, order, True)
+    md += ["", "Machine: " + machine_line(m), "", summary[0].upper() + summary[1:]]
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+    with open(os.path.join(out, "report.json"), "w") as f:
+        json.dump({"machine": m, "rows": rows,
+                   "references": {k: runs[k]["median"] for k in order
+                                  if k.startswith(("cpython/", "limit/"))},
+                   "summary": summary}, f, indent=1, ensure_ascii=False)
+    have_plot = plot(rows, runs, order, os.path.join(out, "report.png"))
+    print(f"Wrote {out}/report.md, report.json" + (", report.png" if have_plot else ""))
+
+    if args.docs:
+        os.makedirs(args.docs, exist_ok=True)
+        for src, dst in (("report.md", "table.md"), ("report.json", "results.json"),
+                         ("report.png", "plot.png")):
+            if os.path.exists(os.path.join(out, src)):
+                shutil.copyfile(os.path.join(out, src), os.path.join(args.docs, dst))
+        shutil.copyfile(args.raw, os.path.join(args.docs, "raw.json"))
+        print(f"Copied the report to {args.docs}/")
+        page = args.docs.rstrip("/") + ".md"
+        if os.path.exists(page):
+            update_page(page, os.path.basename(args.docs.rstrip("/")), md, m)
+            print(f"Updated {page}")
+
+    failed = any(r["ok"] is False for r in rows)
+    return 1 if args.check and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
