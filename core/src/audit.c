@@ -65,6 +65,7 @@ struct hook_entry {
 struct sysfast__hookvec {
 	struct rcu_head rcu; /* first: sysfast__defer_free frees the block */
 	size_t n;
+	bool any_cantrace; /* some entry has SYSFAST_HOOK_CANTRACE */
 	struct hook_entry e[];
 };
 
@@ -216,12 +217,15 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 		return -1;
 	}
 	v->n = 0;
+	v->any_cantrace = false;
 	for (int l = 0; l < 2; l++)
 		for (size_t i = 0; i < lists[l]->n; i++) {
 			const struct sysfast__hook *h = lists[l]->items[i];
 
-			if (id ? hook_matches(h, id) : !hook_is_filtered(h))
+			if (id ? hook_matches(h, id) : !hook_is_filtered(h)) {
 				v->e[v->n++] = (struct hook_entry){h->fn, h->userdata, h->flags};
+				v->any_cantrace |= (h->flags & SYSFAST_HOOK_CANTRACE) != 0;
+			}
 		}
 	*vec = v;
 	return 0;
@@ -407,29 +411,42 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
  * those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
  * to outer + 1 and back, so nesting composes. */
 static inline __attribute__((always_inline)) int
-run_hooks_at(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast_event_id id,
-             const sysfast_args *args, unsigned outer)
+call_hooks(struct sysfast__thread *t, const struct hook_entry *e, const struct hook_entry *end,
+           sysfast_event_id id, const sysfast_args *args, unsigned outer, const bool cantrace)
 {
 	const char *name = sysfast__event_name_unchecked(id);
-	const struct hook_entry *e = vec->e, *end = e + vec->n;
-	int rc = 0;
 
-	t->tracing = outer + 1;
 	for (; e < end; e++) {
 		int r;
 
-		if (SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
+		if (cantrace && SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
 			t->tracing = outer;
 			r = e->fn(id, name, args, e->userdata);
 			t->tracing = outer + 1;
 		} else {
 			r = e->fn(id, name, args, e->userdata);
 		}
-		if (SYSFAST_UNLIKELY(r != 0 || t->err.type)) {
-			rc = hook_failed(t, r, name);
-			break;
-		}
+		/* One test for both ways a hook fails. */
+		if (SYSFAST_UNLIKELY((r != 0) | (t->err.type != NULL)))
+			return hook_failed(t, r, name);
 	}
+	return 0;
+}
+
+static inline __attribute__((always_inline)) int
+run_hooks_at(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast_event_id id,
+             const sysfast_args *args, unsigned outer)
+{
+	const struct hook_entry *e = vec->e, *end = e + vec->n;
+	int rc;
+
+	t->tracing = outer + 1;
+	/* Snapshots without CANTRACE hooks (nearly all) get a loop that does
+	 * not look at the flags. */
+	if (SYSFAST_LIKELY(!vec->any_cantrace))
+		rc = call_hooks(t, e, end, id, args, outer, false);
+	else
+		rc = call_hooks(t, e, end, id, args, outer, true);
 	t->tracing = outer;
 	return rc;
 }
