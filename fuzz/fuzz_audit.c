@@ -23,17 +23,10 @@
 
 #include <sysfast/sysfast.h>
 
+#include "fuzz.h"
+
 #define INPUT_MAX 2048
 #define FIELD_MAX 3
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s (error: %s)\n", __FILE__,         \
-			        __LINE__, #cond, sysfast_err_message());                           \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 struct recorder {
 	const sysfast_args *seen;

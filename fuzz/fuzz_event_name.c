@@ -14,20 +14,13 @@
 
 #include <sysfast/sysfast.h>
 
+#include "fuzz.h"
+
 #define INPUT_MAX 1024
 
 /* Names are immortal, so each new one costs memory for good: past this
  * many, new names are only looked up, never interned. */
 #define INTERN_BUDGET 100000
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s (error: %s)\n", __FILE__,         \
-			        __LINE__, #cond, sysfast_err_message());                           \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 /*
  * Reference UTF-8 check, written unlike the library's on purpose: decode

@@ -21,16 +21,9 @@
 
 #include "internal.h"
 
-#define FORMAT_MAX 4096
+#include "fuzz.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: check failed: %s (error: %s)\n", __FILE__,         \
-			        __LINE__, #cond, sysfast_err_message());                           \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define FORMAT_MAX 4096
 
 /* The one type that all the codes of a format read. */
 enum arg_type { ARGS_NONE, ARGS_PTR, ARGS_INT, ARGS_DOUBLE, ARGS_MIXED };
