@@ -27,7 +27,7 @@
 #endif
 
 /* For the out-of-line halves of call-site macros: called through the GOT
- * directly rather than through a PLT stub (one jump fewer; the static
+ * directly rather than through a PLT entry (one jump fewer; the static
  * linker turns it into a direct call). GCC only; clang has no such
  * attribute. */
 #if defined(__GNUC__) && !defined(__clang__)
