@@ -252,6 +252,33 @@ static void test_runtime_error_subclass_blocks_add_and_returns_one(void **state)
 	assert_int_equal(b.calls, 0);
 }
 
+static void test_refused_add_keeps_the_callers_pending_error(void **state)
+{
+	static struct rec blocker = {.tag = "x", .fail_on = "sys.addaudithook"}, b = {.tag = "b"};
+
+	(void)state;
+	blocker.exc = sysfast_RuntimeError;
+	assert_int_equal(sysfast_add_audit_hook(rec_hook, &blocker), 0);
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_add_audit_hook(rec_hook, &b), 1);
+	assert_error(sysfast_KeyboardInterrupt, "pending");
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_interp_add_audit_hook(NULL, rec_hook, &b, NULL), 1);
+	assert_error(sysfast_KeyboardInterrupt, "pending");
+}
+
+static void test_successful_add_keeps_the_callers_pending_error(void **state)
+{
+	static struct rec a = {.tag = "a"}, b = {.tag = "b"};
+
+	(void)state;
+	assert_int_equal(sysfast_add_audit_hook(rec_hook, &a), 0);
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_add_audit_hook(rec_hook, &b), 0);
+	assert_false(a.saw_error);
+	assert_error(sysfast_KeyboardInterrupt, "pending");
+}
+
 static void test_other_errors_from_sys_addaudithook_propagate(void **state)
 {
 	static struct rec blocker = {.tag = "x", .fail_on = "sys.addaudithook"}, b = {.tag = "b"};
@@ -690,6 +717,8 @@ int main(void)
 	    T(test_hook_returning_zero_with_error_set_gives_system_error),
 	    T(test_add_raises_sys_addaudithook_through_existing_hooks),
 	    T(test_runtime_error_subclass_blocks_add_and_returns_one),
+	    T(test_refused_add_keeps_the_callers_pending_error),
+	    T(test_successful_add_keeps_the_callers_pending_error),
 	    T(test_other_errors_from_sys_addaudithook_propagate),
 	    T(test_sys_addaudithook_is_raised_in_the_callers_interpreter),
 	    T(test_hook_added_during_dispatch_runs_from_the_next_dispatch),

@@ -825,6 +825,26 @@ static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h, boo
 	return 0;
 }
 
+/* Raises "sys.addaudithook" (rule 4). Returns 0 to go on adding, 1 when a
+ * hook refused the add with a RuntimeError (suppressed: the caller's
+ * pending error, if any, is back as it was, since the add did not fail),
+ * or -1 with the hook's error. */
+static int raise_addaudithook(void)
+{
+	struct sysfast__error saved;
+	int rc;
+
+	/* Saved here too, not only inside the dispatch: a suppressed refusal
+	 * must give the caller's error back, which the dispatch does only on
+	 * success. */
+	sysfast__err_save(&saved);
+	rc = sysfast_audit_args(sysfast__ev_addaudithook, NULL);
+	if (rc < 0 && !sysfast_err_matches(sysfast_RuntimeError))
+		return -1;
+	sysfast__err_restore(&saved);
+	return rc < 0 ? 1 : 0;
+}
+
 /*
  * Common body of the three adds. `target` is the interpreter (NULL with
  * `global` for a process-wide hook). Rule 4: the "sys.addaudithook" event
@@ -851,13 +871,8 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 		return sealed_error();
 	if (!global && sysfast__check_initialized() < 0)
 		return -1;
-	if (sysfast_is_initialized() && sysfast_audit_args(sysfast__ev_addaudithook, NULL) < 0) {
-		if (sysfast_err_matches(sysfast_RuntimeError)) {
-			sysfast_err_clear();
-			return 1;
-		}
-		return -1;
-	}
+	if (sysfast_is_initialized() && (rc = raise_addaudithook()) != 0)
+		return rc;
 	h = hook_new(fn, userdata, opts, (size_t)n_patterns);
 	if (!h)
 		return -1;
