@@ -916,6 +916,47 @@ static void test_many_short_lived_threads_leave_nothing_behind(void **state)
 	assert_no_error();
 }
 
+struct racing_init {
+	pthread_barrier_t *start;
+	int rc;
+	sysfast_interp *main;
+};
+
+static void *init_at_once(void *arg)
+{
+	struct racing_init *r = arg;
+
+	pthread_barrier_wait(r->start);
+	r->rc = sysfast_init();
+	r->main = sysfast_interp_main();
+	return NULL;
+}
+
+static void test_concurrent_inits_start_one_runtime(void **state)
+{
+	enum { THREADS = 8 };
+	struct racing_init r[THREADS];
+	pthread_t th[THREADS];
+	pthread_barrier_t start;
+
+	(void)state;
+	assert_int_equal(pthread_barrier_init(&start, NULL, THREADS), 0);
+	for (int i = 0; i < THREADS; i++) {
+		r[i] = (struct racing_init){&start, -1, NULL};
+		assert_int_equal(pthread_create(&th[i], NULL, init_at_once, &r[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_barrier_destroy(&start);
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(r[i].rc, 0);
+		assert_non_null(r[i].main);
+		assert_ptr_equal(r[i].main, r[0].main);
+	}
+	assert_true(sysfast_is_initialized());
+	assert_ptr_equal(sysfast_interp_main(), r[0].main);
+}
+
 /* ---- fixtures ---- */
 
 static int runtime_up(void **state)
@@ -983,6 +1024,7 @@ int main(void)
 	    WITH_RUNTIME(test_after_fini_audit_returns_zero_and_calls_no_hook),
 	    WITH_RUNTIME(test_hook_added_between_fini_and_init_is_kept),
 	    WITH_RUNTIME(test_many_short_lived_threads_leave_nothing_behind),
+	    BEFORE_INIT(test_concurrent_inits_start_one_runtime),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
