@@ -292,6 +292,23 @@ def target_color(row, kind):
     return "tab:green" if all(t["ok"] for t in ts) else "tab:red"
 
 
+def ratio_panel(ax, rows, key, side, tick):
+    """One horizontal bar per row: its `key` ratio, coloured by the target
+    on `side`, with a black tick at the target's `tick` bound."""
+    labels = [r["benchmark"].removeprefix("sysfast/") for r in rows]
+    vals = [r[key] for r in rows]
+    y = range(len(rows))
+    ax.barh(y, vals, color=[target_color(r, side) for r in rows])
+    for i, r in enumerate(rows):
+        spec = SPEC.get(r["benchmark"], {})
+        if tick in spec:
+            ax.plot([spec[tick]] * 2, [i - 0.4, i + 0.4], color="black", lw=2)
+        ax.text(vals[i], i, " " + fmt_ratio(vals[i]), va="center", fontsize=8)
+    ax.set_yticks(list(y), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1, color="grey", lw=0.8)
+
+
 def plot(rows, runs, order, path):
     try:
         import matplotlib
@@ -313,41 +330,15 @@ def plot(rows, runs, order, path):
 
     fig, axes = plt.subplots(1, 3, figsize=(17, 6.5),
                              gridspec_kw={"width_ratios": [1.2, 1.2, 0.8]})
-    ax = axes[0]
-    labels = [r["benchmark"].removeprefix("sysfast/") for r in speed]
-    vals = [r["ratio"] for r in speed]
-    colors = [target_color(r, "CPython") for r in speed]
-    y = range(len(speed))
-    ax.barh(y, vals, color=colors)
-    for i, r in enumerate(speed):
-        spec = SPEC.get(r["benchmark"], {})
-        if "min" in spec:
-            ax.plot([spec["min"]] * 2, [i - 0.4, i + 0.4], color="black", lw=2)
-        ax.text(vals[i], i, " " + fmt_ratio(vals[i]), va="center", fontsize=8)
-    ax.set_yticks(list(y), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    ax.axvline(1, color="grey", lw=0.8)
-    ax.set_xlabel("speed-up over CPython 3.11 PySys_Audit (×, log)\n"
-                  "black tick: target; grey: no target")
-    ax.set_title("libsysfast vs CPython")
+    ratio_panel(axes[0], speed, "ratio", "CPython", "min")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("speed-up over CPython 3.11 PySys_Audit (×, log)\n"
+                       "black tick: target; grey: no target")
+    axes[0].set_title("libsysfast vs CPython")
 
-    ax = axes[1]
-    labels = [r["benchmark"].removeprefix("sysfast/") for r in limit]
-    vals = [r["limit_ratio"] for r in limit]
-    colors = [target_color(r, "limit") for r in limit]
-    y = range(len(limit))
-    ax.barh(y, vals, color=colors)
-    for i, r in enumerate(limit):
-        spec = SPEC.get(r["benchmark"], {})
-        if "max" in spec:
-            ax.plot([spec["max"]] * 2, [i - 0.4, i + 0.4], color="black", lw=2)
-        ax.text(vals[i], i, " " + fmt_ratio(vals[i]), va="center", fontsize=8)
-    ax.set_yticks(list(y), labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.axvline(1, color="grey", lw=0.8)
-    ax.set_xlabel("time over the reference limit (×)\nblack tick: target; grey: no target")
-    ax.set_title("libsysfast vs reference limits")
+    ratio_panel(axes[1], limit, "limit_ratio", "limit", "max")
+    axes[1].set_xlabel("time over the reference limit (×)\nblack tick: target; grey: no target")
+    axes[1].set_title("libsysfast vs reference limits")
 
     ax = axes[2]
     if threads:
