@@ -11,6 +11,13 @@ void bench_limits_register(void);
 /* libsysfast's audit benchmarks. `threads` lists the thread counts for the
  * threaded dispatch (always starts with 1). */
 void bench_audit_register(const int *threads, size_t n_threads);
+/* Set-up: a fresh runtime with sysfast_bench_arg() no-op hooks that listen
+ * to every event. */
+struct sysfast_bench_state;
+void bench_setup_hooks(struct sysfast_bench_state *st);
+
+/* bench_audit_call.c: SYSFAST_AUDIT without the inline dispatch. */
+void bench_audit_call_register(void);
 
 /* The realistic workload through libsysfast. */
 void bench_workload_register(void);

@@ -43,7 +43,7 @@ static bool bench_add_hook(sysfast_bench_state *st, const char *const *events, s
 }
 
 /* arg: the number of no-op hooks listening to every event. */
-static void setup_hooks(sysfast_bench_state *st)
+void bench_setup_hooks(sysfast_bench_state *st)
 {
 	size_t n = (size_t)(uintptr_t)sysfast_bench_arg(st);
 
@@ -190,23 +190,23 @@ void bench_audit_register(const int *threads, size_t n_threads)
 		sysfast_bench_fn fn;
 	} bodies[] = {{0, bm_audit_args0}, {2, bm_audit_args2}, {4, bm_audit_args4}};
 
-	reg("sysfast/audit/nohook", bm_audit_args2, setup_hooks, 0);
+	reg("sysfast/audit/nohook", bm_audit_args2, bench_setup_hooks, 0);
 	reg("sysfast/audit/other_events", bm_audit_args2, setup_other_events, 0);
 	for (size_t h = 0; h < sizeof(hook_counts) / sizeof(hook_counts[0]); h++) {
 		for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
 			char name[64];
 			snprintf(name, sizeof(name), "sysfast/audit/hooks:%d/args:%d",
 			         hook_counts[h], bodies[b].nargs);
-			reg(name, bodies[b].fn, setup_hooks, (uintptr_t)hook_counts[h]);
+			reg(name, bodies[b].fn, bench_setup_hooks, (uintptr_t)hook_counts[h]);
 		}
 	}
-	reg("sysfast/audit_format/hooks:1", bm_audit_format, setup_hooks, 1);
-	reg("sysfast/audit_args/hooks:1", bm_audit_prebuilt, setup_hooks, 1);
+	reg("sysfast/audit_format/hooks:1", bm_audit_format, bench_setup_hooks, 1);
+	reg("sysfast/audit_args/hooks:1", bm_audit_prebuilt, bench_setup_hooks, 1);
 	reg("sysfast/audit/filtered_of_50", bm_audit_filtered, setup_filtered_50, 0);
-	reg("sysfast/event_intern/known", bm_event_intern, setup_hooks, 0);
+	reg("sysfast/event_intern/known", bm_event_intern, bench_setup_hooks, 0);
 	sysfast_bench_register("sysfast/audit_threads/hooks:1/args:2", bm_audit_args2,
 	                       &(sysfast_bench_options){.arg = (const void *)1,
-	                                                .setup = setup_hooks,
+	                                                .setup = bench_setup_hooks,
 	                                                .threads = threads,
 	                                                .n_threads = n_threads});
 }

@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 
 	bench_limits_register();
 	bench_audit_register(threads, n_threads);
+	bench_audit_call_register();
 	bench_workload_register();
 	bench_cpython_register();
 	bench_add_machine_context();

@@ -17,9 +17,9 @@ static int plain_hook(sysfast_event_id id, const char *name, const sysfast_args 
 {
 	(void)id, (void)a, (void)u;
 	if (!strcmp(name, "t.trace"))
-		seen_plain = sysfast__tls.tracing;
+		seen_plain = sysfast__audit_tls.tracing;
 	if (!strcmp(name, "t.nested"))
-		seen_nested = sysfast__tls.tracing;
+		seen_nested = sysfast__audit_tls.tracing;
 	return 0;
 }
 
@@ -27,7 +27,7 @@ static int cantrace_hook(sysfast_event_id id, const char *name, const sysfast_ar
 {
 	(void)id, (void)a, (void)u;
 	if (!strcmp(name, "t.trace")) {
-		seen_cantrace = sysfast__tls.tracing;
+		seen_cantrace = sysfast__audit_tls.tracing;
 		/* A dispatch from inside a hook: still suspended for plain hooks. */
 		return sysfast_audit("t.nested", NULL);
 	}
@@ -48,14 +48,14 @@ static void test_tracing_is_suspended_in_plain_hooks_and_not_in_cantrace_ones(vo
 	(void)state;
 	assert_int_equal(sysfast_add_audit_hook(plain_hook, NULL), 0);
 	assert_int_equal(sysfast_add_audit_hook_ex(cantrace_hook, NULL, &cantrace), 0);
-	assert_int_equal(sysfast__tls.tracing, 0);
+	assert_int_equal(sysfast__audit_tls.tracing, 0);
 	assert_int_equal(sysfast_audit("t.trace", NULL), 0);
 	assert_int_equal(seen_plain, 1);
 	assert_int_equal(seen_cantrace, 0);
 	/* t.nested ran from the CANTRACE hook: the plain hook there is
 	 * suspended again, one level deep. */
 	assert_int_equal(seen_nested, 1);
-	assert_int_equal(sysfast__tls.tracing, 0);
+	assert_int_equal(sysfast__audit_tls.tracing, 0);
 }
 
 static void test_suspension_nests_inside_a_tracer(void **state)
@@ -63,11 +63,11 @@ static void test_suspension_nests_inside_a_tracer(void **state)
 	(void)state;
 	assert_int_equal(sysfast_add_audit_hook(plain_hook, NULL), 0);
 	/* As if called from inside a tracer, which suspends tracing itself. */
-	sysfast__tls.tracing = 1;
+	sysfast__audit_tls.tracing = 1;
 	assert_int_equal(sysfast_audit("t.trace", NULL), 0);
 	assert_int_equal(seen_plain, 2);
-	assert_int_equal(sysfast__tls.tracing, 1);
-	sysfast__tls.tracing = 0;
+	assert_int_equal(sysfast__audit_tls.tracing, 1);
+	sysfast__audit_tls.tracing = 0;
 }
 
 static int failing_hook(sysfast_event_id id, const char *name, const sysfast_args *a, void *u)
@@ -83,7 +83,7 @@ static void test_failing_hook_leaves_the_counter_as_it_was(void **state)
 	assert_int_equal(sysfast_add_audit_hook(failing_hook, NULL), 0);
 	assert_int_equal(sysfast_audit("t.fail", NULL), -1);
 	assert_error(sysfast_ValueError, "refused");
-	assert_int_equal(sysfast__tls.tracing, 0);
+	assert_int_equal(sysfast__audit_tls.tracing, 0);
 }
 
 int main(void)

@@ -48,6 +48,12 @@ SPEC = {
     "sysfast/audit_format/hooks:1": dict(base="cpython/audit/hooks:1", min=6.0),
     "sysfast/audit_args/hooks:1": dict(
         base="cpython/audit/hooks:1", limit="limit/fnptr_array/hooks:1/args:2"),
+    # The same call sites without the inline dispatch (C++, or
+    # SYSFAST_NO_INLINE_DISPATCH): shown, not held to a target.
+    "sysfast/audit_call/hooks:1/args:2": dict(
+        base="cpython/audit/hooks:1", limit="limit/fnptr_array/hooks:1/args:2"),
+    "sysfast/audit_call/hooks:8/args:2": dict(
+        base="cpython/audit/hooks:8", limit="limit/fnptr_array/hooks:8/args:2"),
     "sysfast/audit/filtered_of_50": dict(limit="limit/fnptr_array/hooks:1/args:2"),
     "sysfast/workload": dict(base="cpython/workload"),
 }

@@ -3,7 +3,7 @@
  * libsysfast - audit hooks and their dispatch (PEP 578).
  *
  * Data layout. Every interpreter has a two-level table of slots indexed by
- * event id (struct sysfast__slot_dir). A slot holds the snapshot of
+ * event id (struct sysfast__audit_view, in audit.h). A slot holds the snapshot of
  * hooks that a dispatch of that event in that interpreter must call: the
  * process-wide hooks whose filters match, then the interpreter's own, each
  * in the order they were added. A snapshot is immutable once published.
@@ -55,20 +55,6 @@ struct sysfast__hook {
 	struct pattern patterns[];
 };
 
-/* What a dispatch reads: an immutable snapshot of the hooks to call. */
-struct hook_entry {
-	sysfast_audit_hook fn;
-	void *userdata;
-	unsigned flags;
-};
-
-struct sysfast__hookvec {
-	struct rcu_head rcu; /* first: sysfast__defer_free frees the block */
-	size_t n;
-	bool any_cantrace; /* some entry has SYSFAST_HOOK_CANTRACE */
-	struct hook_entry e[];
-};
-
 static struct sysfast__hooklist global_hooks;
 static bool sealed;
 
@@ -93,7 +79,27 @@ void sysfast__defer_free(struct rcu_head *head)
 	urcu_memb_call_rcu(head, free_after_grace_period);
 }
 
-/* ---- slots ---- */
+/* ---- snapshots and slots ---- */
+
+/* A snapshot (struct sysfast__hookvec, audit.h) is allocated with its
+ * rcu_head just in front of it: the layout the inline dispatch reads
+ * stays free of liburcu's types, and sysfast__defer_free gets the block. */
+_Static_assert(sizeof(struct rcu_head) % _Alignof(struct sysfast__hookvec) == 0,
+               "a snapshot must stay aligned behind its rcu_head");
+
+static struct sysfast__hookvec *vec_alloc(size_t n)
+{
+	struct rcu_head *head = malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
+	                               + n * sizeof(struct sysfast__hook_entry));
+
+	return head ? (struct sysfast__hookvec *)(head + 1) : NULL;
+}
+
+/* Frees `vec` once no reader can see it. */
+static void vec_free(struct sysfast__hookvec *vec)
+{
+	sysfast__defer_free((struct rcu_head *)vec - 1);
+}
 
 /* A chunk of slots; the fast path sees only `slot`. */
 struct slot_chunk {
@@ -104,8 +110,7 @@ struct slot_chunk {
 static struct sysfast__hookvec **slot_chunk(const struct sysfast_interp *interp,
                                             sysfast_event_id id)
 {
-	return sysfast__rcu_load(
-	    ((struct sysfast__slot_dir *)&interp->slots)->chunks[id >> SYSFAST__SLOT_SHIFT]);
+	return sysfast__rcu_load(interp->view.chunks[id >> SYSFAST__SLOT_SHIFT]);
 }
 
 /* The snapshot for `id`; call inside a read-side critical section or with
@@ -121,7 +126,7 @@ static struct sysfast__hookvec *slot_get(const struct sysfast_interp *interp, sy
  * read-modify-write of the word; the store is atomic for the readers. */
 static void bit_set(struct sysfast_interp *interp, sysfast_event_id id, bool on)
 {
-	uint64_t *w = &interp->bits.word[id >> 6];
+	uint64_t *w = &interp->view.word[id >> 6];
 	uint64_t mask = (uint64_t)1 << (id & 63);
 
 	__atomic_store_n(w, on ? *w | mask : *w & ~mask, __ATOMIC_RELEASE);
@@ -134,7 +139,6 @@ static void bit_set(struct sysfast_interp *interp, sysfast_event_id id, bool on)
 static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_event_id id,
                                          struct sysfast__hookvec *vec)
 {
-	struct sysfast__slot_dir *slots = &interp->slots;
 	struct sysfast__hookvec **chunk = slot_chunk(interp, id);
 	struct sysfast__hookvec *old;
 
@@ -147,7 +151,7 @@ static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_
 		if (!c)
 			return (struct sysfast__hookvec *)-1;
 		chunk = c->slot;
-		sysfast__rcu_publish(slots->chunks[id >> SYSFAST__SLOT_SHIFT], chunk);
+		sysfast__rcu_publish(interp->view.chunks[id >> SYSFAST__SLOT_SHIFT], chunk);
 	}
 	old = chunk[id & (SYSFAST__SLOT_CHUNK - 1)];
 	sysfast__rcu_publish(chunk[id & (SYSFAST__SLOT_CHUNK - 1)], vec);
@@ -211,7 +215,7 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 	*vec = NULL;
 	if (n == 0)
 		return 0;
-	v = malloc(sizeof(*v) + n * sizeof(v->e[0]));
+	v = vec_alloc(n);
 	if (!v) {
 		sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
 		return -1;
@@ -223,7 +227,8 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 			const struct sysfast__hook *h = lists[l]->items[i];
 
 			if (id ? hook_matches(h, id) : !hook_is_filtered(h)) {
-				v->e[v->n++] = (struct hook_entry){h->fn, h->userdata, h->flags};
+				v->e[v->n++] =
+				    (struct sysfast__hook_entry){h->fn, h->userdata, h->flags};
 				v->any_cantrace |= (h->flags & SYSFAST_HOOK_CANTRACE) != 0;
 			}
 		}
@@ -234,7 +239,7 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 static void vec_release(struct sysfast_interp *interp, struct sysfast__hookvec *vec)
 {
 	if (vec && vec != interp->defvec)
-		sysfast__defer_free(&vec->rcu);
+		vec_free(vec);
 }
 
 /* Recomputes the slot of `id` in `interp` from the hook lists. */
@@ -273,17 +278,17 @@ static int refresh_all(struct sysfast_interp *interp)
 		old = slot_set(interp, id, vec);
 		if (old == (struct sysfast__hookvec *)-1) {
 			if (vec != newdef)
-				sysfast__defer_free(&vec->rcu);
+				vec_free(vec);
 			sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
 			rc = -1;
 			continue;
 		}
 		if (old && old != olddef)
-			sysfast__defer_free(&old->rcu);
+			vec_free(old);
 	}
 	interp->defvec = newdef;
 	if (olddef)
-		sysfast__defer_free(&olddef->rcu);
+		vec_free(olddef);
 	return rc;
 }
 
@@ -339,24 +344,24 @@ int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
 
 void sysfast__interp_audit_free(struct sysfast_interp *interp)
 {
-	struct sysfast__slot_dir *slots = &interp->slots;
+	struct sysfast__audit_view *view = &interp->view;
 
 	for (size_t c = 0; c < SYSFAST__SLOT_DIR; c++) {
-		struct sysfast__hookvec **chunk = slots->chunks[c];
+		struct sysfast__hookvec **chunk = view->chunks[c];
 
 		if (!chunk)
 			continue;
 		for (size_t i = 0; i < SYSFAST__SLOT_CHUNK; i++) {
 			if (chunk[i] && chunk[i] != interp->defvec)
-				sysfast__defer_free(&chunk[i]->rcu);
+				vec_free(chunk[i]);
 			sysfast__rcu_publish(chunk[i], NULL);
 		}
-		sysfast__rcu_publish(slots->chunks[c], NULL);
+		sysfast__rcu_publish(view->chunks[c], NULL);
 		sysfast__defer_free(&caa_container_of(chunk, struct slot_chunk, slot[0])->rcu);
 	}
-	memset(interp->bits.word, 0, sizeof(interp->bits.word));
+	memset(view->word, 0, sizeof(view->word));
 	if (interp->defvec)
-		sysfast__defer_free(&interp->defvec->rcu);
+		vec_free(interp->defvec);
 	interp->defvec = NULL;
 	hooklist_clear(&interp->hooks);
 }
@@ -391,9 +396,11 @@ static bool id_is_valid(sysfast_event_id id)
 }
 
 /* Turns a hook's bad return into the call's error. */
-static int hook_failed(struct sysfast__thread *t, int r, const char *name)
+static int hook_failed(int r, const char *name)
 {
-	if (r != 0 && !t->err.type) {
+	const sysfast_exc_type *err = sysfast__audit_tls.err;
+
+	if (r != 0 && !err) {
 		sysfast_err_format(sysfast_SystemError,
 		                   "audit hook returned %d without setting an error (event '%s')",
 		                   r, name);
@@ -401,7 +408,7 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
 		/* Keep what the hook left as part of the message. */
 		sysfast_err_format(sysfast_SystemError,
 		                   "audit hook returned 0 with an error set (event '%s'): %s: %s",
-		                   name, t->err.type->name, t->err.msg);
+		                   name, err->name, sysfast__tls.err.msg);
 	}
 	return -1;
 }
@@ -411,8 +418,9 @@ static int hook_failed(struct sysfast__thread *t, int r, const char *name)
  * those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
  * to outer + 1 and back, so nesting composes. */
 static inline __attribute__((always_inline)) int
-call_hooks(struct sysfast__thread *t, const struct hook_entry *e, const struct hook_entry *end,
-           sysfast_event_id id, const sysfast_args *args, unsigned outer, const bool cantrace)
+call_hooks(struct sysfast__audit_thread *th, const struct sysfast__hook_entry *e,
+           const struct sysfast__hook_entry *end, sysfast_event_id id, const sysfast_args *args,
+           unsigned outer, const bool cantrace)
 {
 	const char *name = sysfast__event_name_unchecked(id);
 
@@ -420,34 +428,34 @@ call_hooks(struct sysfast__thread *t, const struct hook_entry *e, const struct h
 		int r;
 
 		if (cantrace && SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
-			t->tracing = outer;
+			th->tracing = outer;
 			r = e->fn(id, name, args, e->userdata);
-			t->tracing = outer + 1;
+			th->tracing = outer + 1;
 		} else {
 			r = e->fn(id, name, args, e->userdata);
 		}
 		/* One test for both ways a hook fails. */
-		if (SYSFAST_UNLIKELY((r != 0) | (t->err.type != NULL)))
-			return hook_failed(t, r, name);
+		if (SYSFAST_UNLIKELY((r != 0) | (th->err != NULL)))
+			return hook_failed(r, name);
 	}
 	return 0;
 }
 
 static inline __attribute__((always_inline)) int
-run_hooks_at(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysfast_event_id id,
-             const sysfast_args *args, unsigned outer)
+run_hooks_at(struct sysfast__audit_thread *th, const struct sysfast__hookvec *vec,
+             sysfast_event_id id, const sysfast_args *args, unsigned outer)
 {
-	const struct hook_entry *e = vec->e, *end = e + vec->n;
+	const struct sysfast__hook_entry *e = vec->e, *end = e + vec->n;
 	int rc;
 
-	t->tracing = outer + 1;
+	th->tracing = outer + 1;
 	/* Snapshots without CANTRACE hooks (nearly all) get a loop that does
 	 * not look at the flags. */
 	if (SYSFAST_LIKELY(!vec->any_cantrace))
-		rc = call_hooks(t, e, end, id, args, outer, false);
+		rc = call_hooks(th, e, end, id, args, outer, false);
 	else
-		rc = call_hooks(t, e, end, id, args, outer, true);
-	t->tracing = outer;
+		rc = call_hooks(th, e, end, id, args, outer, true);
+	th->tracing = outer;
 	return rc;
 }
 
@@ -455,22 +463,22 @@ run_hooks_at(struct sysfast__thread *t, const struct sysfast__hookvec *vec, sysf
  * counter's values as constants: back-to-back dispatches then do not wait
  * on each other through the counter (a load that feeds a store would chain
  * them through store-to-load forwarding). */
-static inline __attribute__((always_inline)) int run_hooks(struct sysfast__thread *t,
+static inline __attribute__((always_inline)) int run_hooks(struct sysfast__audit_thread *th,
                                                            const struct sysfast__hookvec *vec,
                                                            sysfast_event_id id,
                                                            const sysfast_args *args)
 {
-	unsigned outer = t->tracing;
+	unsigned outer = th->tracing;
 
 	if (SYSFAST_LIKELY(outer == 0))
-		return run_hooks_at(t, vec, id, args, 0);
-	return run_hooks_at(t, vec, id, args, outer);
+		return run_hooks_at(th, vec, id, args, 0);
+	return run_hooks_at(th, vec, id, args, outer);
 }
 
 /* run_hooks with an error pending in the caller: hooks must not see it,
  * and it comes back after a successful dispatch (rule 6). Out of line, so
  * that the common case carries no saved-error buffer in its frame. */
-static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__thread *t,
+static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__audit_thread *th,
                                                              const struct sysfast__hookvec *vec,
                                                              sysfast_event_id id,
                                                              const sysfast_args *args)
@@ -479,7 +487,7 @@ static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__thr
 	int rc;
 
 	sysfast__err_save(&saved);
-	rc = run_hooks(t, vec, id, args);
+	rc = run_hooks(th, vec, id, args);
 	if (rc == 0)
 		sysfast__err_restore(&saved);
 	return rc;
@@ -491,11 +499,10 @@ static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__thr
  * exactly once (rule 5), the hooks called from it. The snapshot cannot be
  * freed before the critical section ends, whatever writers do meanwhile.
  */
-static inline __attribute__((always_inline)) int dispatch(struct sysfast__thread *t,
-                                                          const struct sysfast_interp *interp,
-                                                          sysfast_event_id id,
-                                                          const sysfast_args *args)
+static inline __attribute__((always_inline)) int
+dispatch(const struct sysfast_interp *interp, sysfast_event_id id, const sysfast_args *args)
 {
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
 	const struct sysfast__hookvec *vec;
 	int rc;
 
@@ -507,10 +514,10 @@ static inline __attribute__((always_inline)) int dispatch(struct sysfast__thread
 		 * telling the two apart. */
 		return SYSFAST_LIKELY(id_is_valid(id)) ? 0 : unknown_id(id);
 	}
-	if (SYSFAST_LIKELY(!t->err.type))
-		rc = run_hooks(t, vec, id, args);
+	if (SYSFAST_LIKELY(!th->err))
+		rc = run_hooks(th, vec, id, args);
 	else
-		rc = run_hooks_keeping_error(t, vec, id, args);
+		rc = run_hooks_keeping_error(th, vec, id, args);
 	sysfast__read_unlock();
 	return rc;
 }
@@ -534,7 +541,7 @@ int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
 	 * an empty slot and are told apart there. */
 	if (SYSFAST_UNLIKELY(id > SYSFAST_EVENT_ID_MAX))
 		return unknown_id(id);
-	return dispatch(t, interp, id, args ? args : &no_args);
+	return dispatch(interp, id, args ? args : &no_args);
 }
 
 /* The id of a valid event name, interning it on first use. 0 with
@@ -588,7 +595,7 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 	va_end(copy);
 	if (rc < 0)
 		return -1;
-	return dispatch(t, interp, id, &args);
+	return dispatch(interp, id, &args);
 }
 
 int sysfast_audit(const char *event, const char *format, ...)
@@ -602,9 +609,17 @@ int sysfast_audit(const char *event, const char *format, ...)
 	return rc;
 }
 
-int sysfast__audit_site(sysfast_event_id *site, const char *name, const sysfast_args *args)
+/* Caches `id` and its name at a call site. Ids never change, so racing
+ * stores write the same values; the name goes last (see audit.h). */
+static void site_store(struct sysfast__site *site, sysfast_event_id id)
 {
-	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
+	__atomic_store_n(&site->id, id, __ATOMIC_RELAXED);
+	__atomic_store_n(&site->name, sysfast__event_name_unchecked(id), __ATOMIC_RELEASE);
+}
+
+int sysfast__audit_site(struct sysfast__site *site, const char *name, const sysfast_args *args)
+{
+	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
 
@@ -618,20 +633,19 @@ int sysfast__audit_site(sysfast_event_id *site, const char *name, const sysfast_
 		id = resolve_name(name);
 		if (!id)
 			return -1;
-		/* Ids never change, so a racing store writes the same value. */
-		__atomic_store_n(site, id, __ATOMIC_RELAXED);
+		site_store(site, id);
 	}
 	/* The macro only calls here when some hook exists, so go straight to
 	 * the dispatch; the id came from interning and is valid. */
 	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
-	return dispatch(t, interp, id, args);
+	return dispatch(interp, id, args);
 }
 
-bool sysfast__audit_resolve(sysfast_event_id *site, const char *name)
+bool sysfast__audit_resolve(struct sysfast__site *site, const char *name)
 {
-	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
+	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
 
 	if (!sysfast_is_initialized())
 		return false;
@@ -645,9 +659,24 @@ bool sysfast__audit_resolve(sysfast_event_id *site, const char *name)
 		sysfast__err_restore(&saved);
 		if (!id)
 			return true;
-		__atomic_store_n(site, id, __ATOMIC_RELAXED);
+		site_store(site, id);
 	}
 	return sysfast_audit_active(id);
+}
+
+int sysfast__audit_failed(int r, const char *name)
+{
+	/* The inline dispatch runs only with the counter at 0. */
+	sysfast__audit_tls.tracing = 0;
+	sysfast__read_unlock();
+	return hook_failed(r, name);
+}
+
+int sysfast__audit_unlock_site(struct sysfast__site *site, const char *name,
+                               const sysfast_args *args)
+{
+	sysfast__read_unlock();
+	return sysfast__audit_site(site, name, args);
 }
 
 bool sysfast_audit_active(sysfast_event_id id)
@@ -660,7 +689,7 @@ bool sysfast_audit_active(sysfast_event_id id)
 	t = sysfast__thread_get();
 	interp = sysfast__current_interp(t);
 	return interp
-	       && (__atomic_load_n(&interp->bits.word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
+	       && (__atomic_load_n(&interp->view.word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
 }
 
 void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
@@ -677,7 +706,7 @@ void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
 		return;
 	/* Hooks may fail these events but cannot stop what they announce. */
 	sysfast__err_save(&saved);
-	(void)dispatch(t, interp, id, &no_args);
+	(void)dispatch(interp, id, &no_args);
 	sysfast__err_restore(&saved);
 }
 

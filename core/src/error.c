@@ -45,7 +45,7 @@ static void err_store(const sysfast_exc_type *t, const char *msg, size_t len)
 	memmove(e->msg, msg, len);
 	e->msg[len] = '\0';
 	e->len = len;
-	e->type = t ? t : sysfast_SystemError;
+	sysfast__audit_tls.err = t ? t : sysfast_SystemError;
 }
 
 /* A user-defined class: immortal, on a list that only grows. */
@@ -136,24 +136,22 @@ void sysfast_err_format(const sysfast_exc_type *t, const char *fmt, ...)
 
 const sysfast_exc_type *sysfast_err_occurred(void)
 {
-	return sysfast__tls.err.type;
+	return sysfast__audit_tls.err;
 }
 
 bool sysfast_err_matches(const sysfast_exc_type *base)
 {
-	return sysfast_exc_is_subclass(sysfast__tls.err.type, base);
+	return sysfast_exc_is_subclass(sysfast__audit_tls.err, base);
 }
 
 const char *sysfast_err_message(void)
 {
-	const struct sysfast__error *e = &sysfast__tls.err;
-
-	return e->type ? e->msg : "";
+	return sysfast__audit_tls.err ? sysfast__tls.err.msg : "";
 }
 
 void sysfast_err_clear(void)
 {
-	sysfast__tls.err.type = NULL;
+	sysfast__audit_tls.err = NULL;
 	sysfast__tls.err.len = 0;
 	sysfast__tls.err.msg[0] = '\0';
 }
@@ -162,10 +160,10 @@ void sysfast__err_save(struct sysfast__error *saved)
 {
 	struct sysfast__error *e = &sysfast__tls.err;
 
-	saved->type = e->type;
+	saved->type = sysfast__audit_tls.err;
 	saved->len = e->len;
 	memcpy(saved->msg, e->msg, e->len + 1);
-	e->type = NULL;
+	sysfast__audit_tls.err = NULL;
 	e->len = 0;
 	e->msg[0] = '\0';
 }
@@ -174,7 +172,7 @@ void sysfast__err_restore(const struct sysfast__error *saved)
 {
 	struct sysfast__error *e = &sysfast__tls.err;
 
-	e->type = saved->type;
+	sysfast__audit_tls.err = saved->type;
 	e->len = saved->len;
 	memcpy(e->msg, saved->msg, saved->len + 1);
 }

@@ -26,6 +26,9 @@ struct sysfast_exc_type {
 };
 
 /* A thread's error indicator; also used to save one across a dispatch. */
+/* A thread's error. The live indicator's type is sysfast__audit_tls.err
+ * (the inline dispatch reads it); `type` here is used only in saved
+ * copies. */
 struct sysfast__error {
 	const sysfast_exc_type *type; /* NULL: clear */
 	size_t len;
@@ -49,9 +52,6 @@ void sysfast__err_restore(const struct sysfast__error *saved);
 struct sysfast__thread {
 	struct sysfast__error err;
 	bool ready;
-	/* >0 while tracing and profiling are suspended (inside a tracer, a
-	 * profiler or a hook without SYSFAST_HOOK_CANTRACE). */
-	unsigned tracing;
 	/* Bound interpreter; NULL until the thread's first use after
 	 * sysfast_init (sysfast_fini resets it). Read with relaxed atomics:
 	 * sysfast_fini writes it from another thread. */
@@ -59,8 +59,10 @@ struct sysfast__thread {
 	/* Ids of names this thread resolved lately, by the name's address
 	 * (see sysfast__name_cache_get). */
 	sysfast_event_id name_cache[SYSFAST__NAME_CACHE];
-	/* This thread's sysfast__audit_tls, so that sysfast_fini can reset it. */
-	const struct sysfast__audit_bits **audit_tls;
+	/* This thread's sysfast__audit_tls (the error type, the tracing
+	 * counter and the interpreter's view), so that sysfast_fini can
+	 * reset the view of other threads. */
+	struct sysfast__audit_thread *hot;
 	/* On sysfast__threads, under sysfast__lock. */
 	struct cds_list_head link;
 };
@@ -102,17 +104,10 @@ struct sysfast__hooklist {
 	size_t n, cap;
 };
 
-/* An interpreter's per-event snapshots: a two-level table indexed by event
- * id; chunks are allocated on demand and never move while it lives. */
-struct sysfast__slot_dir {
-	struct sysfast__hookvec **chunks[SYSFAST__SLOT_DIR];
-};
-
 struct sysfast_interp {
-	/* What the SYSFAST_AUDIT fast path reads: a bit per listened event. */
-	struct sysfast__audit_bits bits;
-	/* What a dispatch reads: the snapshot per event. */
-	struct sysfast__slot_dir slots;
+	/* What a dispatch reads, inline or not: a bit per listened event and
+	 * the snapshot per event (see audit.h). */
+	struct sysfast__audit_view view;
 	/* Everything below is under sysfast__lock. */
 	struct cds_list_head link; /* on the live list */
 	unsigned long bound;       /* threads bound to it */

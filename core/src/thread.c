@@ -12,7 +12,7 @@
 #include "internal.h"
 
 __thread struct sysfast__thread sysfast__tls;
-__thread const struct sysfast__audit_bits *sysfast__audit_tls;
+__thread struct sysfast__audit_thread sysfast__audit_tls;
 
 CDS_LIST_HEAD(sysfast__threads);
 
@@ -42,7 +42,7 @@ void sysfast__thread_setup(struct sysfast__thread *t)
 {
 	pthread_once(&thread_key_once, make_thread_key);
 	urcu_memb_register_thread();
-	t->audit_tls = &sysfast__audit_tls;
+	t->hot = &sysfast__audit_tls;
 	pthread_mutex_lock(&sysfast__lock);
 	cds_list_add(&t->link, &sysfast__threads);
 	pthread_mutex_unlock(&sysfast__lock);
@@ -59,7 +59,7 @@ void sysfast__thread_bind(struct sysfast__thread *t, struct sysfast_interp *inte
 	if (interp)
 		interp->bound++;
 	__atomic_store_n(&t->interp, interp, __ATOMIC_RELAXED);
-	__atomic_store_n(t->audit_tls, interp ? &interp->bits : NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->hot->view, interp ? &interp->view : NULL, __ATOMIC_RELAXED);
 }
 
 struct sysfast_interp *sysfast__bind_main(struct sysfast__thread *t)

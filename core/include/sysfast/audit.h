@@ -14,6 +14,7 @@
 
 #include <sysfast/args.h>
 #include <sysfast/common.h>
+#include <sysfast/error.h>
 #include <sysfast/event.h>
 #include <sysfast/runtime.h>
 
@@ -105,10 +106,20 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * are evaluated only when some hook will run, so they must have no side
  * effects the caller relies on. The value is that of sysfast_audit_args().
  * Usable from C and C++ (GNU statement expression).
+ *
+ * In C, when hooks listen, the dispatch itself is inline at the call site
+ * (like the kernel's tracepoints): one RCU read-side critical section
+ * (liburcu's memb read lock, which liburcu keeps under LGPL's ten-line
+ * limit for this use), one load of the event's snapshot, and the calls.
+ * Anything unusual (an error pending, tracing suspended, a CANTRACE hook,
+ * a failing hook) goes to the library. Define SYSFAST_NO_INLINE_DISPATCH
+ * before including this header to always call the library instead; C++
+ * always does (liburcu's thread-local reader state goes through a call
+ * per access there). The two behave identically.
  */
 #define SYSFAST_AUDIT(name_literal, ...)                                                           \
 	__extension__({                                                                            \
-		static sysfast_event_id sysfast__site;                                             \
+		static struct sysfast__site sysfast__site;                                         \
 		int sysfast__rc = 0;                                                               \
 		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))   \
 		    && sysfast__audit_listening(&sysfast__site, (name_literal))) {                 \
@@ -116,7 +127,7 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 			const sysfast_args sysfast__aa = {                                         \
 			    sizeof(sysfast__av) / sizeof(sysfast__av[0]) - 1, sysfast__av + 1};    \
 			sysfast__rc =                                                              \
-			    sysfast__audit_site(&sysfast__site, (name_literal), &sysfast__aa);     \
+			    sysfast__audit_fast(&sysfast__site, (name_literal), &sysfast__aa);     \
 		}                                                                                  \
 		sysfast__rc;                                                                       \
 	})
@@ -126,40 +137,159 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 #define SYSFAST__SLOT_SHIFT 10
 #define SYSFAST__SLOT_CHUNK (1u << SYSFAST__SLOT_SHIFT)
 #define SYSFAST__SLOT_DIR ((SYSFAST_EVENT_ID_MAX >> SYSFAST__SLOT_SHIFT) + 1)
+#define SYSFAST__BITS_WORDS ((SYSFAST_EVENT_ID_MAX + 1u) / 64u)
+
+/* A call site's cache: the event's id and sysfast_event_name(id). The
+ * name is stored after the id, so a reader that sees the name (acquire)
+ * sees the id too. */
+struct sysfast__site {
+	sysfast_event_id id;
+	const char *name;
+};
+
+/* One hook in a snapshot. */
+struct sysfast__hook_entry {
+	sysfast_audit_hook fn;
+	void *userdata;
+	unsigned flags;
+};
+
+/* An immutable snapshot of the hooks one event calls in one interpreter,
+ * in order. Published with rcu_assign_pointer, freed after a grace period
+ * (the library keeps the rcu_head in front of it). */
+struct sysfast__hookvec {
+	size_t n;
+	bool any_cantrace; /* some entry has SYSFAST_HOOK_CANTRACE */
+	struct sysfast__hook_entry e[];
+};
 
 /* What the fast path reads of an interpreter: one bit per event id, set
- * exactly when some hook listens to that event there. Flat and never
- * moved while the interpreter lives (128 KiB of address space, touched
- * only where ids are), so the test below is two dependent loads (the
- * thread's pointer, the word) and needs no read-side critical section. */
-#define SYSFAST__BITS_WORDS ((SYSFAST_EVENT_ID_MAX + 1u) / 64u)
-struct sysfast__audit_bits {
+ * exactly when some hook listens to that event there, and the two-level
+ * table of snapshots by id (chunks of SYSFAST__SLOT_CHUNK, allocated on
+ * demand, never moved while the interpreter lives). Flat, so the bit test
+ * is two dependent loads (the thread's pointer, the word) and needs no
+ * read-side critical section; the table is read only inside one. */
+struct sysfast__audit_view {
 	uint64_t word[SYSFAST__BITS_WORDS];
+	struct sysfast__hookvec **chunks[SYSFAST__SLOT_DIR];
+};
+
+/* What the fast path reads of the calling thread. */
+struct sysfast__audit_thread {
+	/* The bound interpreter's view; NULL until the thread is set up
+	 * (registered with liburcu) and bound. */
+	const struct sysfast__audit_view *view;
+	/* The pending error's type (the error indicator); NULL when clear. */
+	const sysfast_exc_type *err;
+	/* >0 while tracing and profiling are suspended (inside a tracer, a
+	 * profiler or a hook without SYSFAST_HOOK_CANTRACE). */
+	unsigned tracing;
 };
 
 /* Nonzero while any hook is registered in the running runtime. */
 SYSFAST_API extern unsigned sysfast__audit_enabled;
-/* The calling thread's interpreter's bits; NULL until the thread is set up. */
-SYSFAST_API extern __thread const struct sysfast__audit_bits *sysfast__audit_tls
+SYSFAST_API extern __thread struct sysfast__audit_thread sysfast__audit_tls
     __attribute__((tls_model("initial-exec")));
 
-SYSFAST_API SYSFAST_NOPLT int sysfast__audit_site(sysfast_event_id *site, const char *name,
+SYSFAST_API SYSFAST_NOPLT int sysfast__audit_site(struct sysfast__site *site, const char *name,
                                                   const sysfast_args *args);
 /* Out of line, for a thread not yet set up or an id not yet cached: sets
  * both up and tells whether a hook would run (true on a bad name, so that
  * the dispatch reports it). */
-SYSFAST_API SYSFAST_NOPLT bool sysfast__audit_resolve(sysfast_event_id *site, const char *name);
+SYSFAST_API SYSFAST_NOPLT bool sysfast__audit_resolve(struct sysfast__site *site, const char *name);
+/* The inline dispatch's ways out, inside its read-side critical section;
+ * both end it. _failed: a hook returned `r` != 0 or left an error; sets
+ * the call's error, lifts the suspension and returns -1. _unlock_site:
+ * the snapshot needs the library (none, or a CANTRACE hook); dispatches
+ * there. */
+SYSFAST_API SYSFAST_NOPLT int sysfast__audit_failed(int r, const char *name);
+SYSFAST_API SYSFAST_NOPLT int
+sysfast__audit_unlock_site(struct sysfast__site *site, const char *name, const sysfast_args *args);
 
-static inline bool sysfast__audit_listening(sysfast_event_id *site, const char *name)
+static inline bool sysfast__audit_listening(struct sysfast__site *site, const char *name)
 {
-	const struct sysfast__audit_bits *bits =
-	    __atomic_load_n(&sysfast__audit_tls, __ATOMIC_RELAXED);
-	sysfast_event_id id = __atomic_load_n(site, __ATOMIC_RELAXED);
+	const struct sysfast__audit_view *view =
+	    __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
+	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
 
-	if (SYSFAST_UNLIKELY(!bits || id == 0))
+	if (SYSFAST_UNLIKELY(!view || id == 0))
 		return sysfast__audit_resolve(site, name);
-	return (__atomic_load_n(&bits->word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
+	return (__atomic_load_n(&view->word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
 }
+
+#if !defined(__cplusplus) && !defined(SYSFAST_NO_INLINE_DISPATCH)
+#define SYSFAST__INLINE_DISPATCH 1
+#endif
+
+#ifdef SYSFAST__INLINE_DISPATCH
+SYSFAST_END_DECLS
+#include <urcu/static/urcu-memb.h>
+SYSFAST_BEGIN_DECLS
+
+#if defined(__SANITIZE_THREAD__)
+#define SYSFAST__INLINE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SYSFAST__INLINE_TSAN 1
+#endif
+#endif
+#ifdef SYSFAST__INLINE_TSAN
+/* liburcu's read side is inline assembly that ThreadSanitizer cannot see:
+ * tell it that the critical section ends before memory is reclaimed (the
+ * library acquires this address before every free after a grace period). */
+void __tsan_release(void *addr);
+SYSFAST_API extern char sysfast__rcu_tsan_sync;
+#define SYSFAST__TSAN_READ_END() __tsan_release(&sysfast__rcu_tsan_sync)
+#else
+#define SYSFAST__TSAN_READ_END() ((void)0)
+#endif
+
+/*
+ * The dispatch, inline. The usual case - no error pending, tracing not
+ * suspended, no CANTRACE hook, every hook returns 0 - runs here; every
+ * other case is the library's, which behaves the same. The snapshot is
+ * read once (rule 5) inside one read-side critical section, as in the
+ * library's dispatch. The ways out leave the critical section in the
+ * library, so that the call site has a single, inlined unlock.
+ */
+static inline __attribute__((always_inline)) int
+sysfast__audit_fast(struct sysfast__site *site, const char *name, const sysfast_args *args)
+{
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
+	const char *ename = __atomic_load_n(&site->name, __ATOMIC_ACQUIRE);
+	const struct sysfast__audit_view *view = th->view;
+	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
+	struct sysfast__hookvec **chunk;
+	const struct sysfast__hookvec *vec;
+	const struct sysfast__hook_entry *e, *end;
+
+	if (SYSFAST_UNLIKELY(!ename || !view || th->err || th->tracing))
+		return sysfast__audit_site(site, name, args);
+	_urcu_memb_read_lock();
+	chunk = __atomic_load_n(&view->chunks[id >> SYSFAST__SLOT_SHIFT], __ATOMIC_CONSUME);
+	vec = chunk ? __atomic_load_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], __ATOMIC_CONSUME)
+	            : NULL;
+	if (SYSFAST_UNLIKELY(!vec || vec->any_cantrace))
+		return sysfast__audit_unlock_site(site, name, args);
+	th->tracing = 1;
+	for (e = vec->e, end = e + vec->n; e < end; e++) {
+		int r = e->fn(id, ename, args, e->userdata);
+
+		if (SYSFAST_UNLIKELY((r != 0) | (th->err != NULL)))
+			return sysfast__audit_failed(r, ename);
+	}
+	th->tracing = 0;
+	SYSFAST__TSAN_READ_END();
+	_urcu_memb_read_unlock();
+	return 0;
+}
+#else
+static inline int sysfast__audit_fast(struct sysfast__site *site, const char *name,
+                                      const sysfast_args *args)
+{
+	return sysfast__audit_site(site, name, args);
+}
+#endif
 
 SYSFAST_END_DECLS
 
