@@ -4,6 +4,7 @@
  * parser (core/src/args.c), called directly with a va_list. Each test name
  * states one rule of the format language.
  */
+#include <stdbool.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -744,6 +745,124 @@ static void test_bad_format_reads_no_varargs(void **state)
 	assert_int_equal(next, SENTINEL);
 }
 
+/* ---- the two first passes agree ---- */
+
+/* Steps `format` to the next string over `alphabet`, shorter ones first,
+ * like an odometer; false after the last one of `max` characters. */
+static bool next_format(char *format, const char *alphabet, size_t max)
+{
+	size_t len = strlen(format);
+
+	for (size_t i = len; i-- > 0;) {
+		const char *c = strchr(alphabet, format[i]);
+
+		if (c[1] != '\0') {
+			format[i] = c[1];
+			return true;
+		}
+		format[i] = alphabet[0];
+	}
+	if (len == max)
+		return false;
+	memset(format, alphabet[0], len + 1);
+	format[len + 1] = '\0';
+	return true;
+}
+
+static void test_common_shapes_are_judged_as_the_general_check_judges_them(void **state)
+{
+	/* A trailing "()" sends any format to the general check, adds one
+	 * slot to a valid one and leaves a bad one bad. */
+	char format[6] = "", suffixed[8];
+	int formats = 0;
+
+	(void)state;
+	do {
+		size_t n1 = 99, n2 = 99;
+		int rc1, rc2;
+
+		strcat(strcpy(suffixed, format), "()");
+		rc1 = sysfast__format_check(format, &n1);
+		if (rc1 < 0)
+			assert_error(sysfast_SystemError, "in audit format");
+		rc2 = sysfast__format_check(suffixed, &n2);
+		if (rc2 < 0)
+			assert_error(sysfast_SystemError, "in audit format");
+		if (rc1 != rc2 || (rc1 == 0 && n2 != n1 + 1))
+			fail_msg("\"%s\": %d (%zu slots), \"%s\": %d (%zu slots)", format, rc1, n1,
+			         suffixed, rc2, n2);
+		formats++;
+	} while (next_format(format, "()si#,N", 5));
+	assert_int_equal(formats, 1 + 7 + 49 + 343 + 2401 + 16807);
+}
+
+static void test_common_shapes_build_what_the_general_pass_builds(void **state)
+{
+	static const char *const formats[] = {"(ii)", "ii", "( i , i )", "(i,i)", "i,i", "()", ""};
+	struct sysfast__argbuf b1, b2;
+	sysfast_args out1, out2;
+	char spaced[16];
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
+		spaced[0] = ' ';
+		strcpy(spaced + 1, formats[f]);
+		assert_int_equal(build(&b1, &out1, formats[f], 5, 6), 0);
+		assert_int_equal(build(&b2, &out2, spaced, 5, 6), 0);
+		assert_int_equal(out1.n, out2.n);
+		for (size_t i = 0; i < out1.n; i++)
+			assert_int_arg(&out1.items[i], (int64_t)5 + (int64_t)i);
+		for (size_t i = 0; i < out2.n; i++)
+			assert_int_arg(&out2.items[i], (int64_t)5 + (int64_t)i);
+	}
+}
+
+static void test_counted_text_inside_one_tuple_reads_its_length(void **state)
+{
+	struct sysfast__argbuf b;
+	sysfast_args out;
+	int next;
+
+	(void)state;
+	assert_int_equal(build_then_next(&b, &out, &next, "(s#iy#)", "abc", (ssize_t)2, 7, "xyz",
+	                                 (ssize_t)-1, SENTINEL),
+	                 0);
+	assert_int_equal(out.n, 3);
+	assert_str(&out.items[0], "ab", 2);
+	assert_int_arg(&out.items[1], 7);
+	assert_int_equal(out.items[2].kind, SYSFAST_ARG_BYTES);
+	assert_int_equal(out.items[2].len, 3);
+	assert_int_equal(next, SENTINEL);
+}
+
+static void test_reused_format_buffer_is_read_afresh_every_call(void **state)
+{
+	struct sysfast__argbuf b;
+	sysfast_args out;
+	char format[8];
+
+	(void)state;
+	strcpy(format, "(si)");
+	assert_int_equal(build(&b, &out, format, "x", 1), 0);
+	assert_str(&out.items[0], "x", 1);
+	assert_int_arg(&out.items[1], 1);
+	strcpy(format, "(is)");
+	assert_int_equal(build(&b, &out, format, 2, "yz"), 0);
+	assert_int_arg(&out.items[0], 2);
+	assert_str(&out.items[1], "yz", 2);
+	strcpy(format, "(si");
+	assert_int_equal(build(&b, &out, format), -1);
+	assert_error(sysfast_SystemError, "unmatched '(' at position 0 in audit format \"(si\"");
+	strcpy(format, "(s(i))");
+	assert_int_equal(build(&b, &out, format, "x", 3), 0);
+	assert_int_equal(out.n, 2);
+	assert_int_equal(out.items[1].kind, SYSFAST_ARG_TUPLE);
+	strcpy(format, "(si)");
+	assert_int_equal(build(&b, &out, format, "w", 4), 0);
+	assert_int_equal(out.n, 2);
+	assert_int_arg(&out.items[1], 4);
+}
+
 /* ---- the slot limit ---- */
 
 static void test_slot_limit_allows_max_values(void **state)
@@ -937,6 +1056,10 @@ int main(void)
 	    TEST(test_unprintable_char_is_escaped_in_message),
 	    TEST(test_long_format_is_truncated_in_message),
 	    TEST(test_bad_format_reads_no_varargs),
+	    TEST(test_common_shapes_are_judged_as_the_general_check_judges_them),
+	    TEST(test_common_shapes_build_what_the_general_pass_builds),
+	    TEST(test_counted_text_inside_one_tuple_reads_its_length),
+	    TEST(test_reused_format_buffer_is_read_afresh_every_call),
 	    TEST(test_slot_limit_allows_max_values),
 	    TEST(test_slot_limit_rejects_one_more_value),
 	    TEST(test_slot_limit_counts_tuples_and_items),

@@ -401,6 +401,52 @@ static void test_hook_gets_the_interned_name_pointer_and_id(void **state)
 	assert_ptr_equal(a.last_name, sysfast_event_name(id));
 }
 
+static void test_reused_name_buffer_raises_the_event_it_now_holds(void **state)
+{
+	/* The thread's name cache is indexed by the name's address: each
+	 * call must still raise the event the buffer holds at that moment. */
+	static const char *const names[] = {"t.reuse.a", "t.reuse.b", "t.reuse", "t.reuse.a.x",
+	                                    "t.reuse.a"};
+	static struct rec a = {.tag = "a"};
+	char name[32];
+
+	(void)state;
+	assert_int_equal(sysfast_add_audit_hook(rec_hook, &a), 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		strcpy(name, names[i]);
+		assert_int_equal(sysfast_audit(name, "(si)", "x", 1), 0);
+		assert_string_equal(a.last_name, names[i]);
+		assert_int_equal(a.last_id, sysfast_event_find(names[i]));
+		assert_int_equal(a.last_nargs, 2);
+	}
+	a.calls = 0;
+	strcpy(name, "t.reuse.\xff");
+	assert_int_equal(sysfast_audit(name, "(si)", "x", 1), -1);
+	assert_error(sysfast_ValueError, "UTF-8");
+	name[0] = '\0';
+	assert_int_equal(sysfast_audit(name, NULL), -1);
+	assert_error(sysfast_ValueError, "empty");
+	assert_int_equal(a.calls, 0);
+}
+
+static void test_event_gets_its_first_hook_between_two_calls_from_one_site(void **state)
+{
+	static struct rec other = {.tag = "other"}, f = {.tag = "f"};
+	static const char *const other_ev[] = {"t.other.event"}, *const ev[] = {"t.first.hook"};
+
+	(void)state;
+	assert_int_equal(sysfast_add_audit_hook_ex(rec_hook, &other, filter(other_ev, 1)), 0);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1)
+			assert_int_equal(sysfast_add_audit_hook_ex(rec_hook, &f, filter(ev, 1)), 0);
+		f.calls = 0;
+		assert_int_equal(sysfast_audit("t.first.hook", "(si)", "x", 7), 0);
+		assert_int_equal(f.calls, i);
+	}
+	assert_int_equal(f.last_nargs, 2);
+	assert_int_equal(other.calls, 0);
+}
+
 static void test_prefix_pattern_matches_names_that_start_with_it(void **state)
 {
 	static struct rec f = {.tag = "f"};
@@ -726,6 +772,8 @@ int main(void)
 	    T(test_pending_error_is_hidden_from_hooks_and_kept_on_success),
 	    T(test_pending_error_is_replaced_by_the_hooks_error_on_failure),
 	    T(test_hook_gets_the_interned_name_pointer_and_id),
+	    T(test_reused_name_buffer_raises_the_event_it_now_holds),
+	    T(test_event_gets_its_first_hook_between_two_calls_from_one_site),
 	    T(test_prefix_pattern_matches_names_that_start_with_it),
 	    T(test_star_pattern_matches_every_event),
 	    T(test_event_interned_after_a_prefix_hook_gets_that_hook),

@@ -58,6 +58,32 @@ static void test_known_name_returns_same_id(void **state)
 	assert_no_error();
 }
 
+static void test_reused_buffer_interns_the_name_it_now_holds(void **state)
+{
+	/* Lookups by string are cached per thread by the string's address:
+	 * a buffer that changes must still give the id of what it holds. */
+	sysfast_event_id one, two;
+	char name[32];
+
+	(void)state;
+	strcpy(name, "test.reuse.one");
+	one = sysfast_event_intern(name);
+	strcpy(name, "test.reuse.two");
+	two = sysfast_event_intern(name);
+	assert_int_not_equal(one, 0);
+	assert_int_not_equal(two, one);
+	assert_string_equal(sysfast_event_name(two), "test.reuse.two");
+	assert_int_equal(sysfast_event_find(name), two);
+	strcpy(name, "test.reuse.one");
+	assert_int_equal(sysfast_event_find(name), one);
+	assert_int_equal(sysfast_event_intern(name), one);
+	strcpy(name, "test.reuse.on");
+	assert_int_equal(sysfast_event_find(name), 0);
+	strcpy(name, "test.reuse.one.more");
+	assert_int_equal(sysfast_event_find(name), 0);
+	assert_no_error();
+}
+
 static void test_count_increments_by_one_per_new_name_only(void **state)
 {
 	size_t base = sysfast_event_count();
@@ -279,6 +305,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_new_names_get_dense_ids_after_the_count),
 	    cmocka_unit_test(test_known_name_returns_same_id),
+	    cmocka_unit_test(test_reused_buffer_interns_the_name_it_now_holds),
 	    cmocka_unit_test(test_count_increments_by_one_per_new_name_only),
 	    cmocka_unit_test(test_name_of_id_is_the_same_pointer_every_time),
 	    cmocka_unit_test(test_ids_and_names_survive_fini_and_init),

@@ -544,16 +544,12 @@ int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
 	return dispatch(interp, id, args ? args : &no_args);
 }
 
-/* The id of a valid event name, interning it on first use. 0 with
- * ValueError (bad name) or MemoryError. */
-static sysfast_event_id resolve_name(const char *name)
+/* resolve_name for a name that is not in the thread's name cache. */
+static __attribute__((noinline)) sysfast_event_id resolve_name_slow(const char *name)
 {
-	sysfast_event_id id = sysfast__name_cache_get(name);
-	long len;
+	long len = sysfast__name_check(name, "event name");
+	sysfast_event_id id;
 
-	if (SYSFAST_LIKELY(id))
-		return id;
-	len = sysfast__name_check(name, "event name");
 	if (len < 0)
 		return 0;
 	id = sysfast__event_lookup(name, (size_t)len);
@@ -564,16 +560,35 @@ static sysfast_event_id resolve_name(const char *name)
 	return id;
 }
 
-int sysfast_vaudit(const char *event, const char *format, va_list va)
+/* The id of a valid event name, interning it on first use. 0 with
+ * ValueError (bad name) or MemoryError. Inline down to the cache hit: the
+ * rest is for the first call from a name's address. */
+static inline sysfast_event_id resolve_name(const char *name)
+{
+	sysfast_event_id id = sysfast__name_cache_get(name);
+
+	return SYSFAST_LIKELY(id) ? id : resolve_name_slow(name);
+}
+
+/* Whether some hook in `interp` listens to `id`, from the bit that mirrors
+ * its slot: one load where the slot takes two. It only decides whether the
+ * arguments are worth building; the dispatch reads the slot itself. */
+static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
+{
+	return (__atomic_load_n(&interp->view.word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
+}
+
+/* The body of both format entry points, reading the arguments through *va.
+ * Inline in each, so that sysfast_audit passes its own va_list by address:
+ * no va_copy and no call to sysfast_vaudit on the common path. */
+static inline __attribute__((always_inline)) int vaudit(const char *event, const char *format,
+                                                        va_list *va)
 {
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
 	struct sysfast__argbuf buf;
 	sysfast_args args;
 	sysfast_event_id id;
-	va_list copy;
-	size_t n_slots;
-	int rc;
 
 	if (SYSFAST_UNLIKELY(!event)) {
 		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
@@ -588,14 +603,23 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 	if (!id)
 		return -1;
 	/* Nobody listens: only check the format, read no argument. */
-	if (!slot_get(interp, id))
-		return sysfast__format_check(format, &n_slots) < 0 ? -1 : 0;
-	va_copy(copy, va);
-	rc = sysfast__args_build(&buf, format, &copy, &args);
-	va_end(copy);
-	if (rc < 0)
+	if (!listened(interp, id))
+		return sysfast__format_check(format, NULL) < 0 ? -1 : 0;
+	if (sysfast__args_build(&buf, format, va, &args) < 0)
 		return -1;
 	return dispatch(interp, id, &args);
+}
+
+int sysfast_vaudit(const char *event, const char *format, va_list va)
+{
+	va_list copy;
+	int rc;
+
+	/* A va_list parameter cannot be passed on by address portably. */
+	va_copy(copy, va);
+	rc = vaudit(event, format, &copy);
+	va_end(copy);
+	return rc;
 }
 
 int sysfast_audit(const char *event, const char *format, ...)
@@ -604,7 +628,7 @@ int sysfast_audit(const char *event, const char *format, ...)
 	int rc;
 
 	va_start(va, format);
-	rc = sysfast_vaudit(event, format, va);
+	rc = vaudit(event, format, &va);
 	va_end(va);
 	return rc;
 }

@@ -44,7 +44,7 @@ void sysfast__err_restore(const struct sysfast__error *saved);
 
 /* Entries of the per-thread name cache: a power of two. 64 covers the
  * call sites a thread keeps hitting (CPython raises about ten distinct
- * events in most of its audit traffic) for 256 bytes of TLS. */
+ * events in most of its audit traffic) for 512 bytes of TLS. */
 #define SYSFAST__NAME_CACHE 64
 
 /* Everything libsysfast keeps per thread, in initial-exec TLS. The error
@@ -56,9 +56,9 @@ struct sysfast__thread {
 	 * sysfast_init (sysfast_fini resets it). Read with relaxed atomics:
 	 * sysfast_fini writes it from another thread. */
 	struct sysfast_interp *interp;
-	/* Ids of names this thread resolved lately, by the name's address
-	 * (see sysfast__name_cache_get). */
-	sysfast_event_id name_cache[SYSFAST__NAME_CACHE];
+	/* Names this thread resolved lately, by the name's address (see
+	 * sysfast__name_cache_get). */
+	const struct sysfast__event_node *name_cache[SYSFAST__NAME_CACHE];
 	/* This thread's sysfast__audit_tls (the error type, the tracing
 	 * counter and the interpreter's view), so that sysfast_fini can
 	 * reset the view of other threads. */
@@ -230,6 +230,8 @@ static inline size_t sysfast__event_len_unchecked(sysfast_event_id id)
  * string's address, confirmed by comparing the text with the interned
  * name, so a reused buffer with other text simply misses. A hit skips
  * validation, hashing and the table walk: equal text is a valid name.
+ * Entries are the interned nodes themselves, which never move or die, so
+ * a hit reads the name and the id without going through the id table.
  */
 static inline unsigned sysfast__name_cache_slot(const char *name)
 {
@@ -240,14 +242,16 @@ static inline unsigned sysfast__name_cache_slot(const char *name)
 
 static inline sysfast_event_id sysfast__name_cache_get(const char *name)
 {
-	sysfast_event_id id = sysfast__tls.name_cache[sysfast__name_cache_slot(name)];
+	const struct sysfast__event_node *n =
+	    sysfast__tls.name_cache[sysfast__name_cache_slot(name)];
 
-	return id && !strcmp(name, sysfast__event_name_unchecked(id)) ? id : 0;
+	return n && !strcmp(name, n->name) ? n->id : 0;
 }
 
+/* `id` must have been handed out. */
 static inline void sysfast__name_cache_put(const char *name, sysfast_event_id id)
 {
-	sysfast__tls.name_cache[sysfast__name_cache_slot(name)] = id;
+	sysfast__tls.name_cache[sysfast__name_cache_slot(name)] = sysfast__event_node_unchecked(id);
 }
 
 /* True inside an RCU read-side critical section on this thread, e.g. in a
