@@ -275,7 +275,8 @@ sysfast__audit_fast(struct sysfast__site *site, const char *name, const sysfast_
 	for (e = vec->e, end = e + vec->n; e < end; e++) {
 		int r = e->fn(id, ename, args, e->userdata);
 
-		if (SYSFAST_UNLIKELY((r != 0) | (th->err != NULL)))
+		/* Both ways a hook fails, in one branch. */
+		if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err))
 			return sysfast__audit_failed(r, ename);
 	}
 	th->tracing = 0;
