@@ -14,7 +14,11 @@
  * Checks: an add succeeds exactly when its patterns are acceptable; the
  * recording hook gets the very tuple passed; a call fails exactly when a
  * hook failed or the name was bad, with an error set; a pending error
- * survives a successful call. Each input runs in a fresh runtime.
+ * survives a successful call. The same hooks and pending error then go
+ * through SYSFAST_AUDIT (its inline dispatch and every way out of it),
+ * which must agree, see the recording hook exactly when its patterns match
+ * "fuzz.macro", and leave no RCU read-side section open and tracing not
+ * suspended. Each input runs in a fresh runtime.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +59,22 @@ static int failing_hook(sysfast_event_id id, const char *name, const sysfast_arg
 		return -1;
 	}
 	return mode == 2 ? -1 : 0;
+}
+
+/* Whether a hook with these (valid) patterns listens to `name`: none means
+ * every event; "p*" is a prefix, anything else an exact name. */
+static bool matches(const char *const *patterns, size_t n, const char *name)
+{
+	if (n == 0)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(patterns[i]);
+
+		if (len && patterns[i][len - 1] == '*' ? !strncmp(name, patterns[i], len - 1)
+		                                       : !strcmp(name, patterns[i]))
+			return true;
+	}
+	return false;
 }
 
 /* Splits off the next NUL-terminated field; NULL when the input is done. */
@@ -166,6 +186,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(rec.calls == 0 || added == 0);
 		sysfast_err_clear();
 	}
+
+	/* The call-site macro, with the first two argument items. */
+	rec.calls = 0;
+	if (ctl & 16)
+		sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	rc = SYSFAST_AUDIT("fuzz.macro", args.n > 0 ? items[0] : SYSFAST_NONE(),
+	                   args.n > 1 ? items[1] : SYSFAST_INT(0));
+	CHECK(rc == (fail_mode ? -1 : 0));
+	if (rc == 0)
+		CHECK(!(ctl & 16) || sysfast_err_matches(sysfast_KeyboardInterrupt));
+	else
+		CHECK(sysfast_err_occurred() != NULL);
+	/* The recording hook was added first, so it runs even when the
+	 * failing one fails. */
+	CHECK(rec.calls == (added == 0 && matches(patterns, n_patterns, "fuzz.macro")));
+	CHECK(sysfast__audit_tls.tracing == 0);
+#ifndef SYSFAST_NO_INLINE_DISPATCH
+	CHECK((URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK) == 0);
+#endif
+	sysfast_err_clear();
 	sysfast_fini();
 	return 0;
 }
