@@ -87,10 +87,11 @@ void sysfast__defer_free(struct rcu_head *head)
 _Static_assert(sizeof(struct rcu_head) % _Alignof(struct sysfast__hookvec) == 0,
                "a snapshot must stay aligned behind its rcu_head");
 
+/* Room for n entries and the NULL one that ends them. */
 static struct sysfast__hookvec *vec_alloc(size_t n)
 {
 	struct rcu_head *head = malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
-	                               + n * sizeof(struct sysfast__hook_entry));
+	                               + (n + 1) * sizeof(struct sysfast__hook_entry));
 
 	return head ? (struct sysfast__hookvec *)(head + 1) : NULL;
 }
@@ -232,6 +233,7 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 				v->any_cantrace |= (h->flags & SYSFAST_HOOK_CANTRACE) != 0;
 			}
 		}
+	v->e[v->n] = (struct sysfast__hook_entry){NULL, NULL, 0};
 	*vec = v;
 	return 0;
 }
@@ -634,11 +636,11 @@ int sysfast_audit(const char *event, const char *format, ...)
 }
 
 /* Caches `id` and its name at a call site. Ids never change, so racing
- * stores write the same values; the name goes last (see audit.h). */
+ * stores write the same values; the id goes last (see audit.h). */
 static void site_store(struct sysfast__site *site, sysfast_event_id id)
 {
-	__atomic_store_n(&site->id, id, __ATOMIC_RELAXED);
-	__atomic_store_n(&site->name, sysfast__event_name_unchecked(id), __ATOMIC_RELEASE);
+	__atomic_store_n(&site->name, sysfast__event_name_unchecked(id), __ATOMIC_RELAXED);
+	__atomic_store_n(&site->id, id, __ATOMIC_RELEASE);
 }
 
 int sysfast__audit_site(struct sysfast__site *site, const char *name, const sysfast_args *args)

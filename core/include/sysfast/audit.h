@@ -120,14 +120,15 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 #define SYSFAST_AUDIT(name_literal, ...)                                                           \
 	__extension__({                                                                            \
 		static struct sysfast__site sysfast__site;                                         \
+		sysfast_event_id sysfast__id;                                                      \
 		int sysfast__rc = 0;                                                               \
 		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))   \
-		    && sysfast__audit_listening(&sysfast__site, (name_literal))) {                 \
+		    && (sysfast__id = sysfast__audit_listening(&sysfast__site, (name_literal)))) { \
 			const sysfast_arg sysfast__av[] = {SYSFAST_NONE(), ##__VA_ARGS__};         \
 			const sysfast_args sysfast__aa = {                                         \
 			    sizeof(sysfast__av) / sizeof(sysfast__av[0]) - 1, sysfast__av + 1};    \
-			sysfast__rc =                                                              \
-			    sysfast__audit_fast(&sysfast__site, (name_literal), &sysfast__aa);     \
+			sysfast__rc = sysfast__audit_fast(&sysfast__site, sysfast__id,             \
+			                                  (name_literal), &sysfast__aa);           \
 		}                                                                                  \
 		sysfast__rc;                                                                       \
 	})
@@ -140,8 +141,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 #define SYSFAST__BITS_WORDS ((SYSFAST_EVENT_ID_MAX + 1u) / 64u)
 
 /* A call site's cache: the event's id and sysfast_event_name(id). The
- * name is stored after the id, so a reader that sees the name (acquire)
- * sees the id too. */
+ * name is stored before the id, so a reader that sees the id (acquire)
+ * sees the name too. */
 struct sysfast__site {
 	sysfast_event_id id;
 	const char *name;
@@ -155,13 +156,18 @@ struct sysfast__hook_entry {
 };
 
 /* An immutable snapshot of the hooks one event calls in one interpreter,
- * in order. Published with rcu_assign_pointer, freed after a grace period
- * (the library keeps the rcu_head in front of it). */
+ * in order: e[0..n), then an entry whose fn is NULL. Published with
+ * rcu_assign_pointer, freed after a grace period (the library keeps the
+ * rcu_head in front of it). */
 struct sysfast__hookvec {
 	size_t n;
 	bool any_cantrace; /* some entry has SYSFAST_HOOK_CANTRACE */
 	struct sysfast__hook_entry e[];
 };
+
+/* What sysfast__audit_listening returns when a hook would run but the site
+ * has no id yet (a bad name): the library's dispatch reports it. */
+#define SYSFAST__ID_SLOW UINT32_MAX
 
 /* What the fast path reads of an interpreter: one bit per event id, set
  * exactly when some hook listens to that event there, and the two-level
@@ -206,15 +212,18 @@ SYSFAST_API SYSFAST_NOPLT int sysfast__audit_failed(int r, const char *name);
 SYSFAST_API SYSFAST_NOPLT int
 sysfast__audit_unlock_site(struct sysfast__site *site, const char *name, const sysfast_args *args);
 
-static inline bool sysfast__audit_listening(struct sysfast__site *site, const char *name)
+/* The site's id when some hook listens to it in the thread's interpreter
+ * (SYSFAST__ID_SLOW: ask the library), 0 when none does. */
+static inline sysfast_event_id sysfast__audit_listening(struct sysfast__site *site,
+                                                        const char *name)
 {
 	const struct sysfast__audit_view *view =
 	    __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
-	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
+	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_ACQUIRE);
 
 	if (SYSFAST_UNLIKELY(!view || id == 0))
-		return sysfast__audit_resolve(site, name);
-	return (__atomic_load_n(&view->word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
+		return sysfast__audit_resolve(site, name) ? SYSFAST__ID_SLOW : 0;
+	return (__atomic_load_n(&view->word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1 ? id : 0;
 }
 
 #if !defined(__cplusplus) && !defined(SYSFAST_NO_INLINE_DISPATCH)
@@ -252,19 +261,23 @@ SYSFAST_API extern char sysfast__rcu_tsan_sync;
  * library's dispatch. The ways out leave the critical section in the
  * library, so that the call site has a single, inlined unlock.
  */
-static inline __attribute__((always_inline)) int
-sysfast__audit_fast(struct sysfast__site *site, const char *name, const sysfast_args *args)
+static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysfast__site *site,
+                                                                     sysfast_event_id id,
+                                                                     const char *name,
+                                                                     const sysfast_args *args)
 {
 	struct sysfast__audit_thread *th = &sysfast__audit_tls;
-	const char *ename = __atomic_load_n(&site->name, __ATOMIC_ACQUIRE);
+	/* The argument expressions ran since the check: look again. */
 	const struct sysfast__audit_view *view = th->view;
-	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
+	const char *ename;
 	struct sysfast__hookvec **chunk;
 	const struct sysfast__hookvec *vec;
-	const struct sysfast__hook_entry *e, *end;
+	const struct sysfast__hook_entry *e;
+	sysfast_audit_hook fn;
 
-	if (SYSFAST_UNLIKELY(!ename || !view || th->err || th->tracing))
+	if (SYSFAST_UNLIKELY(id == SYSFAST__ID_SLOW || !view || th->err || th->tracing))
 		return sysfast__audit_site(site, name, args);
+	ename = __atomic_load_n(&site->name, __ATOMIC_RELAXED);
 	_urcu_memb_read_lock();
 	chunk = __atomic_load_n(&view->chunks[id >> SYSFAST__SLOT_SHIFT], __ATOMIC_CONSUME);
 	vec = chunk ? __atomic_load_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], __ATOMIC_CONSUME)
@@ -272,8 +285,8 @@ sysfast__audit_fast(struct sysfast__site *site, const char *name, const sysfast_
 	if (SYSFAST_UNLIKELY(!vec || vec->any_cantrace))
 		return sysfast__audit_unlock_site(site, name, args);
 	th->tracing = 1;
-	for (e = vec->e, end = e + vec->n; e < end; e++) {
-		int r = e->fn(id, ename, args, e->userdata);
+	for (e = vec->e; (fn = e->fn) != NULL; e++) {
+		int r = fn(id, ename, args, e->userdata);
 
 		/* Both ways a hook fails, in one branch. */
 		if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err))
@@ -285,9 +298,10 @@ sysfast__audit_fast(struct sysfast__site *site, const char *name, const sysfast_
 	return 0;
 }
 #else
-static inline int sysfast__audit_fast(struct sysfast__site *site, const char *name,
-                                      const sysfast_args *args)
+static inline int sysfast__audit_fast(struct sysfast__site *site, sysfast_event_id id,
+                                      const char *name, const sysfast_args *args)
 {
+	(void)id;
 	return sysfast__audit_site(site, name, args);
 }
 #endif
