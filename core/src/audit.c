@@ -2,15 +2,16 @@
 /*
  * libsysfast - audit hooks and their dispatch (PEP 578).
  *
- * Data layout. Every interpreter has a two-level table of slots indexed by
- * event id (struct sysfast__audit_view, in audit.h). A slot holds the snapshot of
- * hooks that a dispatch of that event in that interpreter must call: the
+ * Data layout. Every interpreter has a flat table of slots indexed by event
+ * id (struct sysfast__audit_view, in audit.h; mapped lazily). A slot holds
+ * the snapshot of hooks that a dispatch of that event in that interpreter
+ * must call: the
  * process-wide hooks whose filters match, then the interpreter's own, each
  * in the order they were added. A snapshot is immutable once published.
  * Events that no filtered hook matches share one snapshot per interpreter
  * (its `defvec`); an event some filtered hook matches has its own. A slot
- * is NULL when nothing listens, and a bitmap mirrors that, one bit per id:
- * it is what the SYSFAST_AUDIT macro tests without a call.
+ * is NULL when nothing listens: the SYSFAST_AUDIT macro tests that without
+ * a call and without a critical section (it does not follow the pointer).
  *
  * Readers. A dispatch runs inside an RCU read-side critical section, loads
  * its slot once and calls the hooks in the snapshot it got. It takes no
@@ -25,6 +26,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -102,62 +104,82 @@ static void vec_free(struct sysfast__hookvec *vec)
 	sysfast__defer_free((struct rcu_head *)vec - 1);
 }
 
-/* A chunk of slots; the fast path sees only `slot`. */
-struct slot_chunk {
-	struct rcu_head rcu;
-	struct sysfast__hookvec *slot[SYSFAST__SLOT_CHUNK];
-};
-
-static struct sysfast__hookvec **slot_chunk(const struct sysfast_interp *interp,
-                                            sysfast_event_id id)
-{
-	return sysfast__rcu_load(interp->view.chunks[id >> SYSFAST__SLOT_SHIFT]);
-}
-
 /* The snapshot for `id`; call inside a read-side critical section or with
  * the lock held. */
 static struct sysfast__hookvec *slot_get(const struct sysfast_interp *interp, sysfast_event_id id)
 {
-	struct sysfast__hookvec **chunk = slot_chunk(interp, id);
-
-	return chunk ? sysfast__rcu_load(chunk[id & (SYSFAST__SLOT_CHUNK - 1)]) : NULL;
+	return sysfast__rcu_load(interp->view->slot[id]);
 }
 
-/* Sets or clears the fast path's bit for `id`. Under the lock, so a plain
- * read-modify-write of the word; the store is atomic for the readers. */
-static void bit_set(struct sysfast_interp *interp, sysfast_event_id id, bool on)
-{
-	uint64_t *w = &interp->view.word[id >> 6];
-	uint64_t mask = (uint64_t)1 << (id & 63);
-
-	__atomic_store_n(w, on ? *w | mask : *w & ~mask, __ATOMIC_RELEASE);
-}
-
-/* Publishes `vec` for `id`, allocating the chunk if needed, then the bit:
- * a reader that sees the bit and dispatches finds the snapshot. Returns
- * the snapshot it replaced, or (void *)-1 when out of memory. Under the
+/* Publishes `vec` for `id` and returns the snapshot it replaced. Under the
  * lock. */
 static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_event_id id,
                                          struct sysfast__hookvec *vec)
 {
-	struct sysfast__hookvec **chunk = slot_chunk(interp, id);
-	struct sysfast__hookvec *old;
+	struct sysfast__hookvec *old = interp->view->slot[id];
 
-	if (!chunk) {
-		struct slot_chunk *c;
-
-		if (!vec)
-			return NULL;
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return (struct sysfast__hookvec *)-1;
-		chunk = c->slot;
-		sysfast__rcu_publish(interp->view.chunks[id >> SYSFAST__SLOT_SHIFT], chunk);
-	}
-	old = chunk[id & (SYSFAST__SLOT_CHUNK - 1)];
-	sysfast__rcu_publish(chunk[id & (SYSFAST__SLOT_CHUNK - 1)], vec);
-	bit_set(interp, id, vec != NULL);
+	/* Unchanged slots are not written: a page of the view is committed
+	 * only once some slot in it holds a snapshot. */
+	if (vec != old)
+		sysfast__rcu_publish(interp->view->slot[id], vec);
 	return old;
+}
+
+/*
+ * The view is 8 MiB of slots, of which a program uses the first few
+ * pages. It is mapped, not allocated: the kernel hands out zeroed pages
+ * on first touch and never touches the rest, where calloc may clear (and
+ * so commit) the whole block when its allocator reuses memory. The
+ * mapping starts with the rcu_head that unmaps it.
+ */
+struct view_map {
+	struct rcu_head rcu;
+	struct sysfast__audit_view view;
+};
+
+/* LeakSanitizer scans the heap, globals, stacks and TLS for pointers, not
+ * mappings: without this, every live snapshot would look leaked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SYSFAST__LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SYSFAST__LSAN 1
+#endif
+#endif
+#ifdef SYSFAST__LSAN
+#include <sanitizer/lsan_interface.h>
+#else
+#define __lsan_register_root_region(p, size) ((void)(p), (void)(size))
+#define __lsan_unregister_root_region(p, size) ((void)(p), (void)(size))
+#endif
+
+static struct sysfast__audit_view *view_map(void)
+{
+	struct view_map *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
+	                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	__lsan_register_root_region(m, sizeof(*m));
+	return &m->view;
+}
+
+static void unmap_after_grace_period(struct rcu_head *head)
+{
+	struct view_map *m = caa_container_of(head, struct view_map, rcu);
+
+#ifdef SYSFAST__TSAN
+	__tsan_acquire(&sysfast__rcu_tsan_sync);
+#endif
+	__lsan_unregister_root_region(m, sizeof(*m));
+	munmap(m, sizeof(*m));
+}
+
+/* Unmaps `view` once no reader can be in it. */
+static void view_unmap(struct sysfast__audit_view *view)
+{
+	urcu_memb_call_rcu(&caa_container_of(view, struct view_map, view)->rcu,
+	                   unmap_after_grace_period);
 }
 
 /* ---- matching and snapshots (all under the lock) ---- */
@@ -252,11 +274,6 @@ static int refresh_slot(struct sysfast_interp *interp, sysfast_event_id id)
 	if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0)
 		return -1;
 	old = slot_set(interp, id, vec);
-	if (old == (struct sysfast__hookvec *)-1) {
-		vec_release(interp, vec);
-		sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
-		return -1;
-	}
 	vec_release(interp, old);
 	return 0;
 }
@@ -278,13 +295,6 @@ static int refresh_all(struct sysfast_interp *interp)
 			vec = newdef;
 		}
 		old = slot_set(interp, id, vec);
-		if (old == (struct sysfast__hookvec *)-1) {
-			if (vec != newdef)
-				vec_free(vec);
-			sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
-			rc = -1;
-			continue;
-		}
 		if (old && old != olddef)
 			vec_free(old);
 	}
@@ -322,6 +332,12 @@ int sysfast__audit_event_added(sysfast_event_id id)
 
 int sysfast__interp_audit_init(struct sysfast_interp *interp)
 {
+	interp->view = view_map();
+	if (!interp->view) {
+		sysfast_err_set(sysfast_MemoryError,
+		                "out of memory mapping an interpreter's hooks");
+		return -1;
+	}
 	return refresh_all(interp);
 }
 
@@ -346,22 +362,24 @@ int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
 
 void sysfast__interp_audit_free(struct sysfast_interp *interp)
 {
-	struct sysfast__audit_view *view = &interp->view;
+	struct sysfast__audit_view *view = interp->view;
 
-	for (size_t c = 0; c < SYSFAST__SLOT_DIR; c++) {
-		struct sysfast__hookvec **chunk = view->chunks[c];
+	if (view) {
+		size_t count = sysfast_event_count();
 
-		if (!chunk)
-			continue;
-		for (size_t i = 0; i < SYSFAST__SLOT_CHUNK; i++) {
-			if (chunk[i] && chunk[i] != interp->defvec)
-				vec_free(chunk[i]);
-			sysfast__rcu_publish(chunk[i], NULL);
+		/* Threads bound to the interpreter read the view without a
+		 * critical section: none is left (the callers unbound them),
+		 * but the slots still empty first, and the snapshots and the
+		 * mapping go after a grace period. */
+		for (sysfast_event_id id = 1; id <= count; id++) {
+			struct sysfast__hookvec *vec = slot_set(interp, id, NULL);
+
+			if (vec && vec != interp->defvec)
+				vec_free(vec);
 		}
-		sysfast__rcu_publish(view->chunks[c], NULL);
-		sysfast__defer_free(&caa_container_of(chunk, struct slot_chunk, slot[0])->rcu);
+		interp->view = NULL;
+		view_unmap(view);
 	}
-	memset(view->word, 0, sizeof(view->word));
 	if (interp->defvec)
 		vec_free(interp->defvec);
 	interp->defvec = NULL;
@@ -577,7 +595,7 @@ static inline sysfast_event_id resolve_name(const char *name)
  * arguments are worth building; the dispatch reads the slot itself. */
 static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
 {
-	return (__atomic_load_n(&interp->view.word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
+	return __atomic_load_n(&interp->view->slot[id], __ATOMIC_RELAXED) != NULL;
 }
 
 /* The body of both format entry points, reading the arguments through *va.
@@ -714,8 +732,7 @@ bool sysfast_audit_active(sysfast_event_id id)
 		return false;
 	t = sysfast__thread_get();
 	interp = sysfast__current_interp(t);
-	return interp
-	       && (__atomic_load_n(&interp->view.word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1;
+	return interp && __atomic_load_n(&interp->view->slot[id], __ATOMIC_RELAXED) != NULL;
 }
 
 void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)

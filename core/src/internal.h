@@ -105,9 +105,9 @@ struct sysfast__hooklist {
 };
 
 struct sysfast_interp {
-	/* What a dispatch reads, inline or not: a bit per listened event and
-	 * the snapshot per event (see audit.h). */
-	struct sysfast__audit_view view;
+	/* What a dispatch reads, inline or not: the snapshot per event (see
+	 * audit.h). Mapped by sysfast__interp_audit_init; NULL before. */
+	struct sysfast__audit_view *view;
 	/* Everything below is under sysfast__lock. */
 	struct cds_list_head link; /* on the live list */
 	unsigned long bound;       /* threads bound to it */
@@ -201,7 +201,12 @@ struct sysfast__event_node {
 	char name[]; /* NUL-terminated */
 };
 
-/* id -> node, two-level like the audit slots; chunks never move. */
+/* The id -> node table is two-level: chunks of SYSFAST__SLOT_CHUNK nodes. */
+#define SYSFAST__SLOT_SHIFT 10
+#define SYSFAST__SLOT_CHUNK (1u << SYSFAST__SLOT_SHIFT)
+#define SYSFAST__SLOT_DIR ((SYSFAST_EVENT_ID_MAX >> SYSFAST__SLOT_SHIFT) + 1)
+
+/* id -> node; chunks never move. */
 extern struct sysfast__event_node **sysfast__event_chunks[SYSFAST__SLOT_DIR];
 
 /* The node of an id that has been handed out (no checks): two loads,

@@ -59,7 +59,7 @@ void sysfast__thread_bind(struct sysfast__thread *t, struct sysfast_interp *inte
 	if (interp)
 		interp->bound++;
 	__atomic_store_n(&t->interp, interp, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->hot->view, interp ? &interp->view : NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->hot->view, interp ? interp->view : NULL, __ATOMIC_RELAXED);
 }
 
 struct sysfast_interp *sysfast__bind_main(struct sysfast__thread *t)

@@ -100,8 +100,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * The event id is cached in a static variable at the call site. When no
  * hook exists at all the macro costs one load and one predictable branch;
  * when hooks exist but none listens to this event in the thread's
- * interpreter, the cached id and two dependent loads (the thread's bitmap,
- * the word) and no call (after the first call at the site on each
+ * interpreter, the cached id and two dependent loads (the thread's view,
+ * the event's slot) and no call (after the first call at the site on each
  * thread, which resolves the name out of line). The argument expressions
  * are evaluated only when some hook will run, so they must have no side
  * effects the caller relies on. The value is that of sysfast_audit_args().
@@ -135,11 +135,6 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 
 /* ---- Internals of the fast path; not API, layout may change. ---- */
 
-#define SYSFAST__SLOT_SHIFT 10
-#define SYSFAST__SLOT_CHUNK (1u << SYSFAST__SLOT_SHIFT)
-#define SYSFAST__SLOT_DIR ((SYSFAST_EVENT_ID_MAX >> SYSFAST__SLOT_SHIFT) + 1)
-#define SYSFAST__BITS_WORDS ((SYSFAST_EVENT_ID_MAX + 1u) / 64u)
-
 /* A call site's cache: the event's id and sysfast_event_name(id). The
  * name is stored before the id, so a reader that sees the id (acquire)
  * sees the name too. */
@@ -169,15 +164,14 @@ struct sysfast__hookvec {
  * has no id yet (a bad name): the library's dispatch reports it. */
 #define SYSFAST__ID_SLOW UINT32_MAX
 
-/* What the fast path reads of an interpreter: one bit per event id, set
- * exactly when some hook listens to that event there, and the two-level
- * table of snapshots by id (chunks of SYSFAST__SLOT_CHUNK, allocated on
- * demand, never moved while the interpreter lives). Flat, so the bit test
- * is two dependent loads (the thread's pointer, the word) and needs no
- * read-side critical section; the table is read only inside one. */
+/* What the fast path reads of an interpreter: the snapshot of each event
+ * id, NULL when no hook listens to it there. One flat table indexed by id
+ * (8 MiB of address space per interpreter, mapped lazily: only the pages
+ * of ids in use are ever touched), so that "does anyone listen?" is one
+ * load without a read-side critical section (the pointer is tested, not
+ * followed), and the dispatch loads the same slot again inside one. */
 struct sysfast__audit_view {
-	uint64_t word[SYSFAST__BITS_WORDS];
-	struct sysfast__hookvec **chunks[SYSFAST__SLOT_DIR];
+	struct sysfast__hookvec *slot[SYSFAST_EVENT_ID_MAX + 1];
 };
 
 /* What the fast path reads of the calling thread. */
@@ -223,7 +217,7 @@ static inline sysfast_event_id sysfast__audit_listening(struct sysfast__site *si
 
 	if (SYSFAST_UNLIKELY(!view || id == 0))
 		return sysfast__audit_resolve(site, name) ? SYSFAST__ID_SLOW : 0;
-	return (__atomic_load_n(&view->word[id >> 6], __ATOMIC_RELAXED) >> (id & 63)) & 1 ? id : 0;
+	return __atomic_load_n(&view->slot[id], __ATOMIC_RELAXED) ? id : 0;
 }
 
 #if !defined(__cplusplus) && !defined(SYSFAST_NO_INLINE_DISPATCH)
@@ -270,7 +264,6 @@ static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysf
 	/* The argument expressions ran since the check: look again. */
 	const struct sysfast__audit_view *view = th->view;
 	const char *ename;
-	struct sysfast__hookvec **chunk;
 	const struct sysfast__hookvec *vec;
 	const struct sysfast__hook_entry *e;
 	sysfast_audit_hook fn;
@@ -279,9 +272,7 @@ static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysf
 		return sysfast__audit_site(site, name, args);
 	ename = __atomic_load_n(&site->name, __ATOMIC_RELAXED);
 	_urcu_memb_read_lock();
-	chunk = __atomic_load_n(&view->chunks[id >> SYSFAST__SLOT_SHIFT], __ATOMIC_CONSUME);
-	vec = chunk ? __atomic_load_n(&chunk[id & (SYSFAST__SLOT_CHUNK - 1)], __ATOMIC_CONSUME)
-	            : NULL;
+	vec = __atomic_load_n(&view->slot[id], __ATOMIC_CONSUME);
 	if (SYSFAST_UNLIKELY(!vec || vec->any_cantrace))
 		return sysfast__audit_unlock_site(site, name, args);
 	th->tracing = 1;
