@@ -124,9 +124,10 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 		int sysfast__rc = 0;                                                               \
 		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))   \
 		    && (sysfast__id = sysfast__audit_listening(&sysfast__site, (name_literal)))) { \
-			const sysfast_arg sysfast__av[] = {SYSFAST_NONE(), ##__VA_ARGS__};         \
+			__VA_OPT__(const sysfast_arg sysfast__av[] = {__VA_ARGS__};)               \
 			const sysfast_args sysfast__aa = {                                         \
-			    sizeof(sysfast__av) / sizeof(sysfast__av[0]) - 1, sysfast__av + 1};    \
+			    0 __VA_OPT__(+sizeof(sysfast__av) / sizeof(sysfast__av[0])),           \
+			    __VA_OPT__(sysfast__av)};                                              \
 			sysfast__rc = sysfast__audit_fast(&sysfast__site, sysfast__id,             \
 			                                  (name_literal), &sysfast__aa);           \
 		}                                                                                  \
