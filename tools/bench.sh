@@ -6,7 +6,7 @@
 # one run - and prints the report table (tools/bench-report.py).
 #
 #   tools/bench.sh                 quick suite (about 1 minute; < 3 on 2 cores)
-#   tools/bench.sh --full          full suite: 20 repetitions of 0.25 s,
+#   tools/bench.sh --full          full suite: 48 repetitions of 0.1 s,
 #                                  threads up to the number of CPUs (max 16)
 #   tools/bench.sh --update-docs   also copy the report to docs/benchmarks/
 #   tools/bench.sh --check         exit 1 when a target of issue 4 fails
@@ -65,7 +65,7 @@ if [ ! -x "$bench" ]; then
 	exit 1
 fi
 
-# Quick: 11 repetitions of 0.1 s each. Full: 20 of 0.25 s, and the threaded
+# Quick: 11 repetitions of 0.1 s each. Full: 48 of 0.1 s, and the threaded
 # dispatch at 1, 2, 4, ... up to the CPUs (16 at most). Many short
 # repetitions rather than a few long ones: on a shared virtual machine the
 # speed of a CPU jumps between levels (up to 2x apart) from one second to
@@ -75,7 +75,7 @@ fi
 cpus=$(nproc)
 threads=1,2
 if [ "$suite" = full ]; then
-	runs=(--benchmark_min_time=0.25 --benchmark_repetitions=20)
+	runs=(--benchmark_min_time=0.1 --benchmark_repetitions=48)
 	for t in 4 8 16; do
 		[ "$t" -le "$cpus" ] && threads+=",$t"
 	done
