@@ -439,23 +439,24 @@ static int hook_failed(int r, const char *name)
  * to outer + 1 and back, so nesting composes. */
 static inline __attribute__((always_inline)) int
 call_hooks(struct sysfast__audit_thread *th, const struct sysfast__hook_entry *e,
-           const struct sysfast__hook_entry *end, sysfast_event_id id, const sysfast_args *args,
-           unsigned outer, const bool cantrace)
+           sysfast_event_id id, const sysfast_args *args, unsigned outer, const bool cantrace)
 {
 	const char *name = sysfast__event_name_unchecked(id);
+	sysfast_audit_hook fn;
 
-	for (; e < end; e++) {
+	/* The snapshot ends with a NULL hook. */
+	for (; (fn = e->fn) != NULL; e++) {
 		int r;
 
 		if (cantrace && SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
 			th->tracing = outer;
-			r = e->fn(id, name, args, e->userdata);
+			r = fn(id, name, args, e->userdata);
 			th->tracing = outer + 1;
 		} else {
-			r = e->fn(id, name, args, e->userdata);
+			r = fn(id, name, args, e->userdata);
 		}
 		/* One test for both ways a hook fails. */
-		if (SYSFAST_UNLIKELY((r != 0) | (th->err != NULL)))
+		if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err))
 			return hook_failed(r, name);
 	}
 	return 0;
@@ -465,16 +466,15 @@ static inline __attribute__((always_inline)) int
 run_hooks_at(struct sysfast__audit_thread *th, const struct sysfast__hookvec *vec,
              sysfast_event_id id, const sysfast_args *args, unsigned outer)
 {
-	const struct sysfast__hook_entry *e = vec->e, *end = e + vec->n;
 	int rc;
 
 	th->tracing = outer + 1;
 	/* Snapshots without CANTRACE hooks (nearly all) get a loop that does
 	 * not look at the flags. */
 	if (SYSFAST_LIKELY(!vec->any_cantrace))
-		rc = call_hooks(th, e, end, id, args, outer, false);
+		rc = call_hooks(th, vec->e, id, args, outer, false);
 	else
-		rc = call_hooks(th, e, end, id, args, outer, true);
+		rc = call_hooks(th, vec->e, id, args, outer, true);
 	th->tracing = outer;
 	return rc;
 }
