@@ -13,6 +13,12 @@
  * no flag, no RCU, no thread-local state, no error handling. A dispatch
  * cannot be cheaper than this and still call the hooks.
  *
+ * limit/direct_calls/hooks:N/args:2: the same N calls, direct (the
+ * compiler knows the hook). Not a limit for a dispatch, which cannot know
+ * its hooks; it tells, in the same run, what the indirect calls cost on
+ * top: on a shared machine their price moves with the predictor state the
+ * other hyperthread leaves (docs/benchmarks.md, "Noise").
+ *
  * The loops and dead-code guards are the same as in bench_audit.c.
  */
 #include "bench.h"
@@ -74,6 +80,26 @@ static void bm_fnptr_array(sysfast_bench_state *st)
 	sysfast_bench_expect_zero(st, acc, "a hook failed");
 }
 
+static void bm_direct_calls(sysfast_bench_state *st)
+{
+	size_t n = (size_t)(uintptr_t)sysfast_bench_arg(st);
+	int acc = 0;
+
+	SYSFAST_BENCH_LOOP(st)
+	{
+		const sysfast_arg av[] = {SYSFAST_STR("x"), SYSFAST_INT(1)};
+		const sysfast_args a = {2, av};
+		int rc = 0;
+		for (size_t k = 0; k < n; k++) {
+			rc = bench_hook_noop(1, BENCH_EVENT, &a, NULL);
+			if (rc != 0)
+				break;
+		}
+		SYSFAST_BENCH_CONSUME(acc, rc);
+	}
+	sysfast_bench_expect_zero(st, acc, "a hook failed");
+}
+
 void bench_limits_register(void)
 {
 	sysfast_bench_register("limit/flag_branch", bm_flag_branch, NULL);
@@ -81,4 +107,8 @@ void bench_limits_register(void)
 	                       &(sysfast_bench_options){.arg = (void *)1, .setup = setup_fnptr});
 	sysfast_bench_register("limit/fnptr_array/hooks:8/args:2", bm_fnptr_array,
 	                       &(sysfast_bench_options){.arg = (void *)8, .setup = setup_fnptr});
+	sysfast_bench_register("limit/direct_calls/hooks:1/args:2", bm_direct_calls,
+	                       &(sysfast_bench_options){.arg = (void *)1});
+	sysfast_bench_register("limit/direct_calls/hooks:8/args:2", bm_direct_calls,
+	                       &(sysfast_bench_options){.arg = (void *)8});
 }
