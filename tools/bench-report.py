@@ -250,6 +250,30 @@ def reference_lines(runs, order, markdown):
     return ["Baselines and limits (median ns/op): " + "; ".join(parts) + "."]
 
 
+# Above this, indirect calls cost this much more than the same direct calls
+# in the run: the machine was in a slow spell (docs/benchmarks.md, "Noise").
+SPELL_RATIO = 1.5
+SPELL_PAIR = ("limit/fnptr_array/hooks:8/args:2", "limit/direct_calls/hooks:8/args:2")
+
+
+def indirect_penalty(runs):
+    """Eight indirect calls over the same eight direct, or None."""
+    ind, direct = (runs.get(k, {}).get("median") for k in SPELL_PAIR)
+    return ind / direct if ind and direct else None
+
+
+def spell_line(runs):
+    """A warning when the run's indirect calls were unusually dear."""
+    p = indirect_penalty(runs)
+    if p is None or p <= SPELL_RATIO:
+        return []
+    ind, direct = (runs[k]["median"] for k in SPELL_PAIR)
+    return [f"Note: eight indirect calls took {p:.1f}x the same eight direct calls "
+            f"({fmt_ns(ind)} against {fmt_ns(direct)} ns): this run fell in one of the "
+            f"machine's slow spells, so every figure that calls hooks is inflated, the "
+            f"limits' included (docs/benchmarks.md, \"Noise\")."]
+
+
 def machine(data):
     c = data.get("context", {})
     return {
@@ -435,7 +459,7 @@ def main():
     print()
     print("\n".join(table_lines(rows, markdown=False)))
     print()
-    for line in reference_lines(runs, order, markdown=False):
+    for line in reference_lines(runs, order, markdown=False) + spell_line(runs):
         print(line)
     print("Machine: " + machine_line(m))
     print(summary)
@@ -443,6 +467,8 @@ def main():
     out = args.out_dir or os.path.dirname(os.path.abspath(args.raw))
     os.makedirs(out, exist_ok=True)
     md = table_lines(rows, markdown=True) + [""] + reference_lines(runs, order, True)
+    for line in spell_line(runs):
+        md += ["", line]
     md += ["", "Machine: " + machine_line(m), "", summary[0].upper() + summary[1:]]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
@@ -450,6 +476,7 @@ def main():
         json.dump({"machine": m, "rows": rows,
                    "references": {k: runs[k]["median"] for k in order
                                   if k.startswith(("cpython/", "limit/"))},
+                   "indirect_call_penalty": indirect_penalty(runs),
                    "summary": summary}, f, indent=1, ensure_ascii=False)
     have_plot = plot(rows, runs, order, os.path.join(out, "report.png"))
     print(f"Wrote {out}/report.md, report.json" + (", report.png" if have_plot else ""))

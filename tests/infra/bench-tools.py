@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Checks tools/bench-report.py and tools/bench-compare.py on made-up runs.
+
+Usage: bench-tools.py SOURCE_ROOT
+
+Each case writes a small Google Benchmark JSON file (the fields
+sysfast-bench writes: repetitions, cpu_time or real_time for manual time,
+the allocation counters) and runs the tool on it as tools/bench.sh would,
+then looks at its exit status and output. Standard library only; the
+report's plot is not looked at.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = sys.argv[1] if len(sys.argv) > 1 else os.getcwd()
+REPORT = os.path.join(ROOT, "tools", "bench-report.py")
+COMPARE = os.path.join(ROOT, "tools", "bench-compare.py")
+failures = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAILED: ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def run_json(path, times, allocs=0.0):
+    """Writes a run: {name: ns} with three repetitions each; names ending
+    in /manual_time report real_time, as CPython's baselines do."""
+    benchmarks = []
+    for family, (name, ns) in enumerate(times.items()):
+        manual = name.endswith("/manual_time")
+        for rep in range(3):
+            t = ns * (1.0 + 0.01 * (rep - 1))
+            benchmarks.append({
+                "name": name, "run_name": name, "run_type": "iteration",
+                "family_index": family, "per_family_instance_index": 0,
+                "repetitions": 3, "repetition_index": rep, "threads": 1,
+                "iterations": 1000, "time_unit": "ns",
+                "real_time": t if manual else t * 1.01,
+                "cpu_time": 0.001 if manual else t,
+                "allocs/op": allocs, "frees/op": allocs, "B/op": 0.0,
+            })
+    with open(path, "w") as f:
+        json.dump({"context": {"date": "2026-11-21T00:00:00+00:00", "num_cpus": 2,
+                               "mhz_per_cpu": 2500},
+                   "benchmarks": benchmarks}, f)
+
+
+def tool(*args):
+    p = subprocess.run([sys.executable] + list(args), capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def row(out, name):
+    """The report's table line for `name`, split into cells."""
+    for line in out.splitlines():
+        cells = line.split()
+        if cells and cells[0] == name:
+            return cells
+    return None
+
+
+BASE = {
+    "limit/flag_branch": 0.5,
+    "limit/fnptr_array/hooks:1/args:2": 10.0,
+    "limit/fnptr_array/hooks:8/args:2": 40.0,
+    "limit/direct_calls/hooks:8/args:2": 38.0,
+    "sysfast/audit/nohook": 0.5,
+    "cpython/audit/nohook/manual_time": 15.0,
+    "sysfast/audit/hooks:1/args:2": 12.0,
+    "cpython/audit/hooks:1/manual_time": 300.0,
+}
+
+with tempfile.TemporaryDirectory() as tmp:
+    # Every target of these rows holds: 30x, 1.0x the limit, 25x, 1.2x.
+    good = os.path.join(tmp, "good.json")
+    run_json(good, BASE)
+    rc, out = tool(REPORT, good, "--out-dir", tmp, "--check")
+    check(rc == 0, "report --check exits 0 when every target holds")
+    cells = row(out, "audit/hooks:1/args:2")
+    check(cells is not None and "25.0×" in cells and cells[-1] == "yes",
+          "report computes the 1-hook ratio (300 / 12 = 25.0x) and judges it")
+    check("slow spells" not in out, "no slow-spell note when indirect ~ direct calls")
+    with open(os.path.join(tmp, "report.json")) as f:
+        rep = json.load(f)
+    check(abs(rep["indirect_call_penalty"] - 40.0 / 38.0) < 0.01,
+          "report.json gives the indirect-call penalty (40 / 38)")
+
+    # The 1-hook dispatch at 20 ns: 15x CPython (< 20x) and 2x the limit.
+    slow = dict(BASE, **{"sysfast/audit/hooks:1/args:2": 20.0})
+    bad = os.path.join(tmp, "bad.json")
+    run_json(bad, slow)
+    rc, out = tool(REPORT, bad, "--out-dir", tmp, "--check")
+    check(rc == 1, "report --check exits 1 when a target fails")
+    cells = row(out, "audit/hooks:1/args:2")
+    check(cells is not None and cells[-1] == "NO", "the failing row says NO")
+    check("failing: audit/hooks:1/args:2 (≥20× vs CPython)" in out,
+          "the summary names the failed target")
+
+    # Allocations on an audit path fail the 0-allocs target.
+    alloc = os.path.join(tmp, "alloc.json")
+    run_json(alloc, BASE, allocs=1.0)
+    rc, out = tool(REPORT, alloc, "--out-dir", tmp, "--check")
+    check(rc == 1 and row(out, "audit/nohook")[-1] == "NO",
+          "an allocation per call fails the 0-allocs target")
+
+    # A slow spell: indirect calls 2.5x the direct ones.
+    spell = os.path.join(tmp, "spell.json")
+    run_json(spell, dict(BASE, **{"limit/fnptr_array/hooks:8/args:2": 95.0}))
+    rc, out = tool(REPORT, spell, "--out-dir", tmp)
+    check("2.5x the same eight direct calls" in out and "slow spells" in out,
+          "a slow spell is named with its ratio")
+    with open(os.path.join(tmp, "report.md")) as f:
+        check("slow spells" in f.read(), "... in the Markdown report too")
+
+    # The regression guard: 15% slower fails at the default 10%, 5% does not.
+    after = os.path.join(tmp, "after.json")
+    run_json(after, dict(BASE, **{"sysfast/audit/hooks:1/args:2": 12.0 * 1.15}))
+    rc, out = tool(COMPARE, good, after)
+    check(rc == 1 and "sysfast/audit/hooks:1/args:2" in out,
+          "compare exits 1 on a 15% slowdown and names the benchmark")
+    rc, out = tool(COMPARE, good, after, "--threshold", "0.20")
+    check(rc == 0, "compare passes the same change at --threshold 0.20")
+    run_json(after, dict(BASE, **{"sysfast/audit/hooks:1/args:2": 12.0 * 1.05}))
+    rc, out = tool(COMPARE, good, after)
+    check(rc == 0, "compare passes a 5% change at the default threshold")
+
+print(f"{len(failures)} failed")
+sys.exit(1 if failures else 0)
