@@ -339,6 +339,59 @@ static void test_after_fini_the_macro_returns_zero_and_calls_nothing(void **stat
 	assert_int_equal(a.calls, 0);
 }
 
+static int64_t finalise(void)
+{
+	sysfast_fini();
+	return 1;
+}
+
+static void test_arguments_that_finalise_are_survived(void **state)
+{
+	static struct act a = {.tag = "a"};
+
+	(void)state;
+	/* Filtered, so that fini's lifecycle events do not count. */
+	assert_int_equal(add(&a, "m.two"), 0);
+	assert_int_equal(raise_two(1), 0);
+	a.calls = 0;
+	/* The listen check passed; the argument then ends the runtime. */
+	assert_int_equal(SYSFAST_AUDIT("m.two", SYSFAST_STR("x"), SYSFAST_INT(finalise())), 0);
+	assert_int_equal(a.calls, 0);
+	assert_false(sysfast_is_initialized());
+	assert_int_equal(sysfast_init(), 0);
+}
+
+static sysfast_interp *other_interp;
+
+static int64_t switch_interp(void)
+{
+	sysfast_interp_enter(other_interp);
+	return 2;
+}
+
+static void test_arguments_that_switch_interpreters_dispatch_in_the_new_one(void **state)
+{
+	static struct act mine = {.tag = "mine"}, theirs = {.tag = "theirs"};
+	sysfast_interp *main_interp = sysfast_interp_current();
+
+	(void)state;
+	other_interp = sysfast_interp_new();
+	assert_non_null(other_interp);
+	assert_int_equal(sysfast_interp_add_audit_hook(main_interp, act_hook, &mine, only("m.two")),
+	                 0);
+	assert_int_equal(sysfast_interp_add_audit_hook(other_interp, act_hook, &theirs, NULL), 0);
+	mine.calls = theirs.calls = 0;
+	assert_int_equal(raise_two(1), 0);
+	assert_int_equal(mine.calls, 1);
+	/* Listened to here, then the argument moves the thread. */
+	assert_int_equal(SYSFAST_AUDIT("m.two", SYSFAST_STR("x"), SYSFAST_INT(switch_interp())), 0);
+	assert_int_equal(mine.calls, 1);
+	assert_int_equal(theirs.calls, 1);
+	assert_int_equal(theirs.arg1, 2);
+	sysfast_interp_enter(main_interp);
+	assert_int_equal(sysfast_interp_destroy(other_interp), 0);
+}
+
 #define CASE(f) cmocka_unit_test_setup_teardown(f, fresh_runtime, check_balanced)
 
 int main(void)
@@ -358,6 +411,8 @@ int main(void)
 	    CASE(test_bad_names_give_value_error_and_call_nothing),
 	    CASE(test_a_fresh_thread_dispatches_from_its_first_call),
 	    CASE(test_after_fini_the_macro_returns_zero_and_calls_nothing),
+	    CASE(test_arguments_that_finalise_are_survived),
+	    CASE(test_arguments_that_switch_interpreters_dispatch_in_the_new_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
