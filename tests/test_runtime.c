@@ -10,7 +10,11 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -975,6 +979,56 @@ static int runtime_down(void **state)
 	return sysfast_is_initialized() ? -1 : 0;
 }
 
+/* An interpreter's hook table is an 8 MiB mapping: when the address space
+ * has no room for it, interp_new fails with MemoryError and nothing is
+ * left half-made. In a child, under RLIMIT_AS just above what it uses.
+ * Left out of sanitizer builds: their runtimes reserve terabytes of
+ * shadow memory (and cmocka's skip() would count as a failure). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+static void test_interp_new_without_address_space_is_memory_error(void **state)
+{
+	long pages = 0;
+	FILE *f;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		sysfast_interp *interp;
+		struct rlimit rl;
+		int ok;
+
+		f = fopen("/proc/self/statm", "r");
+		if (!f || fscanf(f, "%ld", &pages) != 1)
+			_exit(2);
+		fclose(f);
+		rl.rlim_cur = rl.rlim_max =
+		    (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)(1 << 20);
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(3);
+		interp = sysfast_interp_new();
+		ok = interp == NULL && sysfast_err_matches(sysfast_MemoryError)
+		     && strstr(sysfast_err_message(), "mapping") != NULL;
+		sysfast_err_clear();
+		/* The main interpreter still works. */
+		ok = ok && sysfast_interp_current() == sysfast_interp_main();
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+#endif
+
 #define BEFORE_INIT(f) cmocka_unit_test_teardown(f, runtime_down)
 #define WITH_RUNTIME(f) cmocka_unit_test_setup_teardown(f, runtime_up, runtime_down)
 
@@ -994,6 +1048,9 @@ int main(void)
 	    WITH_RUNTIME(test_current_interp_is_main_by_default),
 	    WITH_RUNTIME(test_current_interp_of_a_new_thread_is_main),
 	    WITH_RUNTIME(test_interp_new_returns_distinct_interpreters),
+#ifndef SANITIZED
+	    WITH_RUNTIME(test_interp_new_without_address_space_is_memory_error),
+#endif
 	    WITH_RUNTIME(test_enter_binds_the_thread_and_returns_the_previous_interp),
 	    WITH_RUNTIME(test_enter_of_the_current_interp_returns_it),
 	    WITH_RUNTIME(test_enter_null_is_value_error_and_keeps_the_binding),

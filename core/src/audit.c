@@ -732,7 +732,7 @@ bool sysfast_audit_active(sysfast_event_id id)
 		return false;
 	t = sysfast__thread_get();
 	interp = sysfast__current_interp(t);
-	return interp && __atomic_load_n(&interp->view->slot[id], __ATOMIC_RELAXED) != NULL;
+	return interp && listened(interp, id);
 }
 
 void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
