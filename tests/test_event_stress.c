@@ -7,6 +7,7 @@
  * ThreadSanitizer too (build with -Db_sanitize=thread).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ struct writer {
 	unsigned index;
 	unsigned round;
 	pthread_barrier_t *start;
+	const int *reader_ready; /* atomic */
 	sysfast_event_id shared[N_SHARED];
 	sysfast_event_id unique[N_UNIQUE];
 	unsigned failures;
@@ -37,7 +39,8 @@ struct writer {
 struct reader {
 	pthread_t thread;
 	pthread_barrier_t *start;
-	int stop; /* atomic */
+	int ready; /* atomic: set after the first pass */
+	int stop;  /* atomic */
 	unsigned checks;
 	unsigned failures;
 };
@@ -74,6 +77,11 @@ static void *writer_main(void *arg)
 	unsigned i, next_unique = 0;
 
 	pthread_barrier_wait(w->start);
+	/* Start only once the reader runs, so that its checks overlap the
+	 * writes even on a loaded machine where it would otherwise be
+	 * scheduled after the writers are done. */
+	while (!__atomic_load_n(w->reader_ready, __ATOMIC_ACQUIRE))
+		sched_yield();
 	for (i = 0; i < N_SHARED; i++) {
 		unsigned k = (order_start[w->index] + i * order_step[w->index]) % N_SHARED;
 
@@ -88,24 +96,33 @@ static void *writer_main(void *arg)
 }
 
 /* Checks the newest ids while writers add more: any id up to the count
- * must already have its name, and the name must find the id. */
+ * must already have its name, and the name must find the id. One pass
+ * checks the eight newest ids. */
+static void reader_pass(struct reader *r)
+{
+	sysfast_event_id top = (sysfast_event_id)sysfast_event_count();
+	sysfast_event_id id;
+
+	for (id = top; id > 0 && id + 8 > top; id--) {
+		const char *name = sysfast_event_name(id);
+
+		if (!name || sysfast_event_find(name) != id)
+			r->failures++;
+		r->checks++;
+	}
+}
+
+/* Passes until told to stop, then one more over the final count. */
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 
 	pthread_barrier_wait(r->start);
-	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
-		sysfast_event_id top = (sysfast_event_id)sysfast_event_count();
-		sysfast_event_id id;
-
-		for (id = top; id > 0 && id + 8 > top; id--) {
-			const char *name = sysfast_event_name(id);
-
-			if (!name || sysfast_event_find(name) != id)
-				r->failures++;
-			r->checks++;
-		}
-	}
+	reader_pass(r);
+	__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+		reader_pass(r);
+	reader_pass(r);
 	return NULL;
 }
 
@@ -121,6 +138,7 @@ static void run_round(unsigned round, struct writer *w)
 		w[t].index = t;
 		w[t].round = round;
 		w[t].start = &start;
+		w[t].reader_ready = &r.ready;
 		assert_int_equal(pthread_create(&w[t].thread, NULL, writer_main, &w[t]), 0);
 	}
 	assert_int_equal(pthread_create(&r.thread, NULL, reader_main, &r), 0);
