@@ -1,0 +1,1046 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Objects and getsizeof (<sysfast/object.h>): sysfast_getsizeof and its
+ * _default form against CPython's _PySys_GetSizeOf, sysfast_deepsizeof on
+ * trees, shared referents, cycles and very deep chains, and
+ * sysfast_alloc_usable_size. Uses the public API only.
+ *
+ * The first case runs before sysfast_init; every other case starts the
+ * runtime (idempotent) in its setup.
+ */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#if defined(SYSFAST_HAVE_JEMALLOC)
+#include <jemalloc/jemalloc.h>
+#define ALLOC_PROBE_JEMALLOC 1
+#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ALLOC_PROBE_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ALLOC_PROBE_SANITIZER 1
+#endif
+#endif
+#if defined(ALLOC_PROBE_JEMALLOC) || defined(ALLOC_PROBE_SANITIZER)
+#define HAVE_ALLOC_PROBE 1
+#endif
+
+/* ---- test types ---- */
+
+/* A leaf whose __sizeof__ is whatever `size` says. */
+struct blob {
+	sysfast_object base;
+	int64_t size;
+};
+
+static int blob_sizeof(const sysfast_object *self, int64_t *size)
+{
+	*size = ((const struct blob *)self)->size;
+	return 0;
+}
+
+static const sysfast_type blob_type = {"blob", 0, blob_sizeof, NULL};
+static const sysfast_type gc_blob_type = {"gcblob", SYSFAST_TYPE_GC, blob_sizeof, NULL};
+static const sysfast_type no_sizeof_type = {"nosizeof", 0, NULL, NULL};
+
+/* A node of a graph: its own size and the nodes it refers to. */
+struct node {
+	sysfast_object base;
+	int64_t size;
+	size_t n;
+	const sysfast_object **kids; /* NULL entries are allowed */
+};
+
+static int node_sizeof(const sysfast_object *self, int64_t *size)
+{
+	*size = ((const struct node *)self)->size;
+	return 0;
+}
+
+static int node_traverse(const sysfast_object *self, sysfast_visit_fn visit, void *arg)
+{
+	const struct node *nd = (const struct node *)self;
+
+	for (size_t i = 0; i < nd->n; i++) {
+		int rc = visit(nd->kids[i], arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static const sysfast_type node_type = {"node", 0, node_sizeof, node_traverse};
+static const sysfast_type gc_node_type = {"gcnode", SYSFAST_TYPE_GC, node_sizeof, node_traverse};
+
+/* Sets a node up with room for `n` referents, all NULL. */
+static void node_init(struct node *nd, const sysfast_type *tp, int64_t size, size_t n)
+{
+	nd->base.type = tp;
+	nd->size = size;
+	nd->n = n;
+	nd->kids = n ? calloc(n, sizeof(*nd->kids)) : NULL;
+	assert_true(n == 0 || nd->kids);
+}
+
+static void node_release(struct node *nd)
+{
+	free(nd->kids);
+	nd->kids = NULL;
+	nd->n = 0;
+}
+
+/* Sizes are distinct powers of two in the graph tests, so the total says
+ * exactly which nodes were counted and how often. */
+#define SIZE_UNTOUCHED ((size_t)0xdeadbeef)
+
+/* Asserts the pending error is class `t` with exactly `msg`, then clears it. */
+static void assert_error_exact(const sysfast_exc_type *t, const char *msg)
+{
+	assert_string_equal(sysfast_err_message(), msg);
+	assert_error(t, NULL);
+}
+
+static int runtime_up(void **state)
+{
+	(void)state;
+	return sysfast_init();
+}
+
+static int runtime_down(void **state)
+{
+	(void)state;
+	sysfast_fini();
+	return 0;
+}
+
+/* ---- before sysfast_init ---- */
+
+static void test_getsizeof_functions_need_init_but_usable_size_does_not(void **state)
+{
+	struct blob b = {{&blob_type}, 8};
+	size_t size = SIZE_UNTOUCHED;
+	void *p = malloc(24);
+
+	(void)state;
+	assert_false(sysfast_is_initialized());
+	assert_int_equal(sysfast_getsizeof(&b.base, &size), -1);
+	assert_error_exact(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_getsizeof_default(&b.base, 1, &size), -1);
+	assert_error_exact(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_deepsizeof(&b.base, &size), -1);
+	assert_error_exact(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+
+	assert_non_null(p);
+	assert_int_equal(sysfast_alloc_usable_size(p), malloc_usable_size(p));
+	assert_no_error();
+	free(p);
+}
+
+/* ---- getsizeof: sizes ---- */
+
+static void test_getsizeof_is_sizeof_fn_for_a_non_gc_type(void **state)
+{
+	struct blob b = {{&blob_type}, 40};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&b.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 40);
+}
+
+static void test_getsizeof_adds_the_gc_header_for_a_gc_type(void **state)
+{
+	struct blob b = {{&gc_blob_type}, 40};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(SYSFAST_GC_HEADER_SIZE, 16);
+	assert_int_equal(sysfast_getsizeof(&b.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 40 + SYSFAST_GC_HEADER_SIZE);
+}
+
+static void test_getsizeof_of_zero_is_zero_or_just_the_header(void **state)
+{
+	struct blob plain = {{&blob_type}, 0}, gc = {{&gc_blob_type}, 0};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&plain.base, &size), 0);
+	assert_int_equal(size, 0);
+	assert_int_equal(sysfast_getsizeof(&gc.base, &size), 0);
+	assert_int_equal(size, SYSFAST_GC_HEADER_SIZE);
+	assert_no_error();
+}
+
+/* ---- getsizeof: errors from sizeof_fn ---- */
+
+static int sizeof_raises_runtime_error(const sysfast_object *self, int64_t *size)
+{
+	(void)self, (void)size;
+	sysfast_err_set(sysfast_RuntimeError, "sizeof exploded");
+	return -1;
+}
+
+static int sizeof_fails_silently(const sysfast_object *self, int64_t *size)
+{
+	(void)self, (void)size;
+	return -1;
+}
+
+static int sizeof_returns_7_silently(const sysfast_object *self, int64_t *size)
+{
+	(void)self;
+	*size = 8;
+	return 7;
+}
+
+static int sizeof_succeeds_with_error_left(const sysfast_object *self, int64_t *size)
+{
+	(void)self;
+	*size = 8;
+	sysfast_err_set(sysfast_RuntimeError, "left behind");
+	return 0;
+}
+
+static int sizeof_raises_type_error(const sysfast_object *self, int64_t *size)
+{
+	(void)self, (void)size;
+	sysfast_err_set(sysfast_TypeError, "an integer is required");
+	return -1;
+}
+
+static int sizeof_negative(const sysfast_object *self, int64_t *size)
+{
+	(void)self;
+	*size = -1;
+	return 0;
+}
+
+static void test_sizeof_fn_error_propagates(void **state)
+{
+	const sysfast_type tp = {"raiser", 0, sizeof_raises_runtime_error, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error_exact(sysfast_RuntimeError, "sizeof exploded");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_sizeof_fn_failing_without_error_gives_system_error(void **state)
+{
+	const sysfast_type tp = {"silent", 0, sizeof_fails_silently, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error(sysfast_SystemError, "silent");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_sizeof_fn_returning_other_nonzero_without_error_fails(void **state)
+{
+	const sysfast_type tp = {"seven", 0, sizeof_returns_7_silently, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error(sysfast_SystemError, NULL);
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_sizeof_fn_returning_0_with_error_set_fails(void **state)
+{
+	const sysfast_type tp = {"leaky", 0, sizeof_succeeds_with_error_left, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error_exact(sysfast_RuntimeError, "left behind");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_negative_size_gives_value_error(void **state)
+{
+	const sysfast_type tp = {"negative", 0, sizeof_negative, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error_exact(sysfast_ValueError, "__sizeof__() should return >= 0");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_most_negative_size_gives_value_error(void **state)
+{
+	struct blob b = {{&gc_blob_type}, INT64_MIN};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&b.base, &size), -1);
+	assert_error_exact(sysfast_ValueError, "__sizeof__() should return >= 0");
+}
+
+/* ---- getsizeof: TypeError for a type without __sizeof__ ---- */
+
+static void test_missing_sizeof_fn_gives_type_error_naming_the_type(void **state)
+{
+	sysfast_object o = {&no_sizeof_type};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error_exact(sysfast_TypeError, "Type nosizeof doesn't define __sizeof__");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_type_name_in_the_type_error_is_cut_at_100_bytes(void **state)
+{
+	char name[151], want[200];
+	sysfast_type tp = {name, 0, NULL, NULL};
+	sysfast_object o = {&tp};
+	size_t size;
+
+	(void)state;
+	for (size_t i = 0; i < 150; i++)
+		name[i] = (char)('a' + i % 26);
+	name[150] = '\0';
+	snprintf(want, sizeof(want), "Type %.100s doesn't define __sizeof__", name);
+	assert_int_equal(strlen(want), strlen("Type  doesn't define __sizeof__") + 100);
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error_exact(sysfast_TypeError, want);
+}
+
+static void test_type_name_of_exactly_100_bytes_is_kept_whole(void **state)
+{
+	char name[101], want[200];
+	sysfast_type tp = {name, 0, NULL, NULL};
+	sysfast_object o = {&tp};
+	size_t size;
+
+	(void)state;
+	memset(name, 'x', 100);
+	name[100] = '\0';
+	snprintf(want, sizeof(want), "Type %s doesn't define __sizeof__", name);
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error_exact(sysfast_TypeError, want);
+}
+
+/* ---- getsizeof: sizes near the limit ---- */
+
+static void test_largest_size_plus_gc_header_fits_or_overflows(void **state)
+{
+	struct blob b = {{&gc_blob_type}, INT64_MAX};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+#if SIZE_MAX - SYSFAST_GC_HEADER_SIZE >= INT64_MAX
+	assert_int_equal(sysfast_getsizeof(&b.base, &size), 0);
+	assert_no_error();
+	assert_true(size == (size_t)INT64_MAX + SYSFAST_GC_HEADER_SIZE);
+#else
+	assert_int_equal(sysfast_getsizeof(&b.base, &size), -1);
+	assert_error(sysfast_OverflowError, NULL);
+	assert_int_equal(size, SIZE_UNTOUCHED);
+#endif
+}
+
+/* ---- getsizeof: bad arguments ---- */
+
+static void test_getsizeof_of_null_object_gives_value_error(void **state)
+{
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(NULL, &size), -1);
+	assert_error(sysfast_ValueError, "NULL");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_getsizeof_of_object_with_null_type_gives_value_error(void **state)
+{
+	sysfast_object o = {NULL};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error(sysfast_ValueError, "type");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_null_size_pointer_gives_value_error(void **state)
+{
+	struct blob b = {{&blob_type}, 8};
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof(&b.base, NULL), -1);
+	assert_error(sysfast_ValueError, "size");
+	assert_int_equal(sysfast_getsizeof_default(&b.base, 1, NULL), -1);
+	assert_error(sysfast_ValueError, "size");
+	assert_int_equal(sysfast_deepsizeof(&b.base, NULL), -1);
+	assert_error(sysfast_ValueError, "size");
+}
+
+/* ---- the caller's pending error ---- */
+
+static const sysfast_exc_type *seen_by_sizeof;
+
+static int sizeof_records_pending_error(const sysfast_object *self, int64_t *size)
+{
+	(void)self;
+	seen_by_sizeof = sysfast_err_occurred();
+	*size = 24;
+	return 0;
+}
+
+static void test_pending_error_is_hidden_from_sizeof_fn_and_kept(void **state)
+{
+	const sysfast_type tp = {"recorder", 0, sizeof_records_pending_error, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	seen_by_sizeof = sysfast_OSError;
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_getsizeof(&o, &size), 0);
+	assert_null(seen_by_sizeof);
+	assert_int_equal(size, 24);
+	assert_error_exact(sysfast_KeyboardInterrupt, "pending");
+}
+
+static void test_pending_error_is_replaced_on_failure(void **state)
+{
+	sysfast_object o = {&no_sizeof_type};
+	size_t size;
+
+	(void)state;
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
+	assert_error(sysfast_TypeError, "nosizeof");
+}
+
+/* ---- getsizeof never allocates ---- */
+
+/*
+ * Heap operations of the calling thread between probe_start() and
+ * probe_stop(): jemalloc's per-thread counters where the build links it,
+ * the sanitizer allocator's hooks in sanitizer builds. Other builds leave
+ * the test out (cmocka reports skip() as "not ok # SKIP", which meson
+ * counts as a failure).
+ */
+#if defined(ALLOC_PROBE_JEMALLOC)
+static volatile uint64_t *allocated_p, *deallocated_p;
+static uint64_t probe_base;
+
+static bool probe_available(void)
+{
+	size_t sz = sizeof(allocated_p);
+
+	return allocated_p
+	       || (mallctl("thread.allocatedp", (void *)&allocated_p, &sz, NULL, 0) == 0
+	           && mallctl("thread.deallocatedp", (void *)&deallocated_p, &sz, NULL, 0) == 0);
+}
+
+static void probe_start(void)
+{
+	probe_base = *allocated_p + *deallocated_p;
+}
+
+/* Bytes allocated plus bytes freed since probe_start(). */
+static uint64_t probe_stop(void)
+{
+	return *allocated_p + *deallocated_p - probe_base;
+}
+#elif defined(ALLOC_PROBE_SANITIZER)
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *));
+
+static __thread bool probing;
+static __thread uint64_t probed_events;
+
+static void on_malloc(const volatile void *p, size_t size)
+{
+	(void)p, (void)size;
+	if (probing)
+		probed_events++;
+}
+
+static void on_free(const volatile void *p)
+{
+	if (probing && p)
+		probed_events++;
+}
+
+static bool probe_available(void)
+{
+	static bool installed;
+
+	if (!installed)
+		installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free) != 0;
+	return installed;
+}
+
+static void probe_start(void)
+{
+	probed_events = 0;
+	probing = true;
+}
+
+/* Allocations plus frees since probe_start(). */
+static uint64_t probe_stop(void)
+{
+	probing = false;
+	return probed_events;
+}
+#endif
+
+#ifdef HAVE_ALLOC_PROBE
+static void test_getsizeof_never_allocates_on_success_or_failure(void **state)
+{
+	const sysfast_type silent = {"silent", 0, sizeof_fails_silently, NULL};
+	struct blob b = {{&gc_blob_type}, 40};
+	sysfast_object none = {&no_sizeof_type}, quiet = {&silent};
+	size_t size;
+	void *volatile control;
+
+	(void)state;
+	assert_true(probe_available());
+	/* The probe must see heap use at all. */
+	probe_start();
+	control = malloc(64);
+	free(control);
+	assert_true(probe_stop() > 0);
+
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	probe_start();
+	for (int i = 0; i < 1000; i++) {
+		assert_int_equal(sysfast_getsizeof(&b.base, &size), 0);
+		assert_int_equal(sysfast_getsizeof(&none, &size), -1);
+		assert_int_equal(sysfast_getsizeof(&quiet, &size), -1);
+		assert_int_equal(sysfast_getsizeof_default(&none, 1, &size), 0);
+	}
+	assert_int_equal(probe_stop(), 0);
+	sysfast_err_clear();
+}
+#endif
+
+/* ---- getsizeof_default ---- */
+
+static void test_default_replaces_missing_sizeof_type_error(void **state)
+{
+	sysfast_object o = {&no_sizeof_type};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof_default(&o, 77, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 77);
+}
+
+static void test_default_replaces_type_error_from_sizeof_fn(void **state)
+{
+	const sysfast_type tp = {"typeerr", SYSFAST_TYPE_GC, sizeof_raises_type_error, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof_default(&o, 5, &size), 0);
+	assert_no_error();
+	/* dflt as given: no GC header added to it. */
+	assert_int_equal(size, 5);
+}
+
+static int sizeof_raises_type_error_subclass(const sysfast_object *self, int64_t *size)
+{
+	static const sysfast_exc_type *sub;
+
+	(void)self, (void)size;
+	if (!sub)
+		sub = sysfast_exc_type_new("TypeErrorSubclass", sysfast_TypeError);
+	sysfast_err_set(sub, "a subclass");
+	return -1;
+}
+
+static void test_default_replaces_type_error_subclasses(void **state)
+{
+	const sysfast_type tp = {"subtypeerr", 0, sizeof_raises_type_error_subclass, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof_default(&o, 9, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 9);
+}
+
+static void test_default_is_ignored_on_success(void **state)
+{
+	struct blob b = {{&gc_blob_type}, 40};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof_default(&b.base, 1, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 40 + SYSFAST_GC_HEADER_SIZE);
+}
+
+static void test_default_does_not_replace_other_errors(void **state)
+{
+	const sysfast_type raiser = {"raiser", 0, sizeof_raises_runtime_error, NULL};
+	const sysfast_type negative = {"negative", 0, sizeof_negative, NULL};
+	sysfast_object r = {&raiser}, n = {&negative};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof_default(&r, 1, &size), -1);
+	assert_error_exact(sysfast_RuntimeError, "sizeof exploded");
+	assert_int_equal(sysfast_getsizeof_default(&n, 1, &size), -1);
+	assert_error_exact(sysfast_ValueError, "__sizeof__() should return >= 0");
+	assert_int_equal(sysfast_getsizeof_default(NULL, 1, &size), -1);
+	assert_error(sysfast_ValueError, NULL);
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_default_keeps_the_pending_error_when_it_replaces_type_error(void **state)
+{
+	sysfast_object o = {&no_sizeof_type};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_getsizeof_default(&o, 3, &size), 0);
+	assert_int_equal(size, 3);
+	assert_error_exact(sysfast_KeyboardInterrupt, "pending");
+}
+
+/* ---- deepsizeof: shapes ---- */
+
+static void test_deepsizeof_of_a_leaf_is_its_getsizeof(void **state)
+{
+	struct blob b = {{&gc_blob_type}, 100};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_deepsizeof(&b.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 100 + SYSFAST_GC_HEADER_SIZE);
+}
+
+static void test_deepsizeof_sums_a_tree(void **state)
+{
+	/* root -> a, b; a -> c, leaf */
+	struct node root, a, b, c;
+	struct blob leaf = {{&blob_type}, 16};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&root, &node_type, 1, 2);
+	node_init(&a, &gc_node_type, 2, 2);
+	node_init(&b, &node_type, 4, 0);
+	node_init(&c, &node_type, 8, 0);
+	root.kids[0] = &a.base;
+	root.kids[1] = &b.base;
+	a.kids[0] = &c.base;
+	a.kids[1] = &leaf.base;
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 1 + 2 + SYSFAST_GC_HEADER_SIZE + 4 + 8 + 16);
+	node_release(&root);
+	node_release(&a);
+}
+
+static void test_deepsizeof_counts_a_shared_child_once(void **state)
+{
+	/* root -> a, b; a -> c; b -> c */
+	struct node root, a, b, c;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&root, &node_type, 1, 2);
+	node_init(&a, &node_type, 2, 1);
+	node_init(&b, &node_type, 4, 1);
+	node_init(&c, &node_type, 8, 0);
+	root.kids[0] = &a.base;
+	root.kids[1] = &b.base;
+	a.kids[0] = &c.base;
+	b.kids[0] = &c.base;
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 1 + 2 + 4 + 8);
+	node_release(&root);
+	node_release(&a);
+	node_release(&b);
+}
+
+static void test_deepsizeof_counts_each_object_of_a_cycle_once(void **state)
+{
+	/* a -> b -> c -> a */
+	struct node a, b, c;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&a, &node_type, 1, 1);
+	node_init(&b, &node_type, 2, 1);
+	node_init(&c, &node_type, 4, 1);
+	a.kids[0] = &b.base;
+	b.kids[0] = &c.base;
+	c.kids[0] = &a.base;
+	assert_int_equal(sysfast_deepsizeof(&b.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 1 + 2 + 4);
+	node_release(&a);
+	node_release(&b);
+	node_release(&c);
+}
+
+static void test_deepsizeof_counts_a_self_loop_once(void **state)
+{
+	struct node a;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&a, &gc_node_type, 5, 2);
+	a.kids[0] = &a.base;
+	a.kids[1] = &a.base;
+	assert_int_equal(sysfast_deepsizeof(&a.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 5 + SYSFAST_GC_HEADER_SIZE);
+	node_release(&a);
+}
+
+static void test_deepsizeof_skips_null_referents(void **state)
+{
+	struct node root, a;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&root, &node_type, 1, 3);
+	node_init(&a, &node_type, 2, 0);
+	root.kids[1] = &a.base; /* kids[0] and kids[2] stay NULL */
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 1 + 2);
+	node_release(&root);
+}
+
+#define CHAIN_LEN 1000000
+
+/* nodes[i] -> nodes[i + 1]; the last one -> nodes[0] when `closed`. */
+static struct node *chain_new(size_t len, bool closed)
+{
+	struct node *nodes = calloc(len, sizeof(*nodes));
+
+	assert_non_null(nodes);
+	for (size_t i = 0; i < len; i++) {
+		node_init(&nodes[i], &gc_node_type, 3, 1);
+		nodes[i].kids[0] = i + 1 < len ? &nodes[i + 1].base
+		                   : closed    ? &nodes[0].base
+		                               : NULL;
+	}
+	return nodes;
+}
+
+static void chain_free(struct node *nodes, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		node_release(&nodes[i]);
+	free(nodes);
+}
+
+static void test_deepsizeof_walks_a_million_long_chain_without_recursion(void **state)
+{
+	struct node *nodes = chain_new(CHAIN_LEN, false);
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_deepsizeof(&nodes[0].base, &size), 0);
+	assert_no_error();
+	assert_true(size == (size_t)CHAIN_LEN * (3 + SYSFAST_GC_HEADER_SIZE));
+	chain_free(nodes, CHAIN_LEN);
+}
+
+static void test_deepsizeof_walks_a_million_long_cycle_from_its_middle(void **state)
+{
+	struct node *nodes = chain_new(CHAIN_LEN, true);
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_deepsizeof(&nodes[CHAIN_LEN / 2].base, &size), 0);
+	assert_no_error();
+	assert_true(size == (size_t)CHAIN_LEN * (3 + SYSFAST_GC_HEADER_SIZE));
+	chain_free(nodes, CHAIN_LEN);
+}
+
+static void test_deepsizeof_sums_a_wide_graph(void **state)
+{
+	/* One root with 100000 leaves, each leaf also pointing at the next. */
+	enum { WIDTH = 100000 };
+	struct node root, *leaves = calloc(WIDTH, sizeof(*leaves));
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_non_null(leaves);
+	node_init(&root, &node_type, 1000, WIDTH);
+	for (size_t i = 0; i < WIDTH; i++) {
+		node_init(&leaves[i], &node_type, 2, 1);
+		leaves[i].kids[0] = &leaves[(i + 1) % WIDTH].base;
+		root.kids[i] = &leaves[i].base;
+	}
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), 0);
+	assert_no_error();
+	assert_int_equal(size, 1000 + 2 * WIDTH);
+	chain_free(leaves, WIDTH);
+	node_release(&root);
+}
+
+static void test_deepsizeof_keeps_the_pending_error_on_success(void **state)
+{
+	struct node a, b;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&a, &node_type, 1, 1);
+	node_init(&b, &node_type, 2, 1);
+	a.kids[0] = &b.base;
+	b.kids[0] = &a.base;
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_deepsizeof(&a.base, &size), 0);
+	assert_int_equal(size, 3);
+	assert_error_exact(sysfast_KeyboardInterrupt, "pending");
+	node_release(&a);
+	node_release(&b);
+}
+
+/* ---- deepsizeof: errors ---- */
+
+static void test_deepsizeof_of_null_object_gives_value_error(void **state)
+{
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_deepsizeof(NULL, &size), -1);
+	assert_error(sysfast_ValueError, "NULL");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_deepsizeof_propagates_type_error_from_a_deep_child(void **state)
+{
+	/* 100000 nodes, then one without __sizeof__: everything allocated
+	 * on the way down must be freed (LeakSanitizer checks). */
+	enum { LEN = 100000 };
+	struct node *nodes = chain_new(LEN, false);
+	sysfast_object bad = {&no_sizeof_type};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	nodes[LEN - 1].kids[0] = &bad;
+	assert_int_equal(sysfast_deepsizeof(&nodes[0].base, &size), -1);
+	assert_error_exact(sysfast_TypeError, "Type nosizeof doesn't define __sizeof__");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+	chain_free(nodes, LEN);
+}
+
+static void test_deepsizeof_propagates_sizeof_fn_error_from_a_child(void **state)
+{
+	const sysfast_type raiser = {"raiser", 0, sizeof_raises_runtime_error, NULL};
+	sysfast_object bad = {&raiser};
+	struct node root;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&root, &node_type, 1, 1);
+	root.kids[0] = &bad;
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), -1);
+	assert_error_exact(sysfast_RuntimeError, "sizeof exploded");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+	node_release(&root);
+}
+
+static void test_deepsizeof_child_with_null_type_gives_value_error(void **state)
+{
+	sysfast_object bad = {NULL};
+	struct node root;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&root, &node_type, 1, 1);
+	root.kids[0] = &bad;
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), -1);
+	assert_error(sysfast_ValueError, "type");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+	node_release(&root);
+}
+
+static int traverse_raises(const sysfast_object *self, sysfast_visit_fn visit, void *arg)
+{
+	(void)self, (void)visit, (void)arg;
+	sysfast_err_set(sysfast_RuntimeError, "traverse exploded");
+	return -1;
+}
+
+static int traverse_fails_silently(const sysfast_object *self, sysfast_visit_fn visit, void *arg)
+{
+	(void)self, (void)visit, (void)arg;
+	return -1;
+}
+
+static int traverse_succeeds_with_error_left(const sysfast_object *self, sysfast_visit_fn visit,
+                                             void *arg)
+{
+	(void)self, (void)visit, (void)arg;
+	sysfast_err_set(sysfast_RuntimeError, "left behind");
+	return 0;
+}
+
+/* A valid node whose child's traverse misbehaves in `how`. */
+static void check_child_traverse_failure(int (*how)(const sysfast_object *, sysfast_visit_fn,
+                                                    void *),
+                                         const sysfast_exc_type *want, const char *msg)
+{
+	const sysfast_type bad_type = {"badtraverse", 0, node_sizeof, how};
+	struct node root, bad;
+	size_t size = SIZE_UNTOUCHED;
+
+	node_init(&root, &node_type, 1, 1);
+	node_init(&bad, &bad_type, 2, 0);
+	root.kids[0] = &bad.base;
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), -1);
+	if (msg)
+		assert_error_exact(want, msg);
+	else
+		assert_error(want, "badtraverse");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+	node_release(&root);
+}
+
+static void test_deepsizeof_propagates_a_traverse_error(void **state)
+{
+	(void)state;
+	check_child_traverse_failure(traverse_raises, sysfast_RuntimeError, "traverse exploded");
+}
+
+static void test_traverse_failing_without_error_gives_system_error(void **state)
+{
+	(void)state;
+	check_child_traverse_failure(traverse_fails_silently, sysfast_SystemError, NULL);
+}
+
+static void test_traverse_returning_0_with_error_set_fails(void **state)
+{
+	(void)state;
+	check_child_traverse_failure(traverse_succeeds_with_error_left, sysfast_RuntimeError,
+	                             "left behind");
+}
+
+static void test_deepsizeof_total_overflow_gives_overflow_error(void **state)
+{
+	/* Each fits in size_t on its own; their sum does not. */
+	struct node a, b;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&a, &gc_node_type, INT64_MAX, 1);
+	node_init(&b, &gc_node_type, INT64_MAX, 1);
+	a.kids[0] = &b.base;
+	b.kids[0] = &a.base;
+	assert_int_equal(sysfast_deepsizeof(&a.base, &size), -1);
+	assert_error(sysfast_OverflowError, NULL);
+	assert_int_equal(size, SIZE_UNTOUCHED);
+	node_release(&a);
+	node_release(&b);
+}
+
+/* ---- alloc_usable_size ---- */
+
+static void test_alloc_usable_size_of_null_is_0(void **state)
+{
+	(void)state;
+	assert_int_equal(sysfast_alloc_usable_size(NULL), 0);
+}
+
+static void test_alloc_usable_size_is_malloc_usable_size(void **state)
+{
+	static const size_t sizes[] = {1, 24, 100, 4000, 70000, 1 << 20};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		void *p = malloc(sizes[i]);
+
+		assert_non_null(p);
+		assert_int_equal(sysfast_alloc_usable_size(p), malloc_usable_size(p));
+		assert_true(sysfast_alloc_usable_size(p) >= sizes[i]);
+		free(p);
+	}
+}
+
+#define T(fn) cmocka_unit_test_setup(fn, runtime_up)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    /* First, before anything starts the runtime. */
+	    cmocka_unit_test(test_getsizeof_functions_need_init_but_usable_size_does_not),
+	    T(test_getsizeof_is_sizeof_fn_for_a_non_gc_type),
+	    T(test_getsizeof_adds_the_gc_header_for_a_gc_type),
+	    T(test_getsizeof_of_zero_is_zero_or_just_the_header),
+	    T(test_sizeof_fn_error_propagates),
+	    T(test_sizeof_fn_failing_without_error_gives_system_error),
+	    T(test_sizeof_fn_returning_other_nonzero_without_error_fails),
+	    T(test_sizeof_fn_returning_0_with_error_set_fails),
+	    T(test_negative_size_gives_value_error),
+	    T(test_most_negative_size_gives_value_error),
+	    T(test_missing_sizeof_fn_gives_type_error_naming_the_type),
+	    T(test_type_name_in_the_type_error_is_cut_at_100_bytes),
+	    T(test_type_name_of_exactly_100_bytes_is_kept_whole),
+	    T(test_largest_size_plus_gc_header_fits_or_overflows),
+	    T(test_getsizeof_of_null_object_gives_value_error),
+	    T(test_getsizeof_of_object_with_null_type_gives_value_error),
+	    T(test_null_size_pointer_gives_value_error),
+	    T(test_pending_error_is_hidden_from_sizeof_fn_and_kept),
+	    T(test_pending_error_is_replaced_on_failure),
+#ifdef HAVE_ALLOC_PROBE
+	    T(test_getsizeof_never_allocates_on_success_or_failure),
+#endif
+	    T(test_default_replaces_missing_sizeof_type_error),
+	    T(test_default_replaces_type_error_from_sizeof_fn),
+	    T(test_default_replaces_type_error_subclasses),
+	    T(test_default_is_ignored_on_success),
+	    T(test_default_does_not_replace_other_errors),
+	    T(test_default_keeps_the_pending_error_when_it_replaces_type_error),
+	    T(test_deepsizeof_of_a_leaf_is_its_getsizeof),
+	    T(test_deepsizeof_sums_a_tree),
+	    T(test_deepsizeof_counts_a_shared_child_once),
+	    T(test_deepsizeof_counts_each_object_of_a_cycle_once),
+	    T(test_deepsizeof_counts_a_self_loop_once),
+	    T(test_deepsizeof_skips_null_referents),
+	    T(test_deepsizeof_walks_a_million_long_chain_without_recursion),
+	    T(test_deepsizeof_walks_a_million_long_cycle_from_its_middle),
+	    T(test_deepsizeof_sums_a_wide_graph),
+	    T(test_deepsizeof_keeps_the_pending_error_on_success),
+	    T(test_deepsizeof_of_null_object_gives_value_error),
+	    T(test_deepsizeof_propagates_type_error_from_a_deep_child),
+	    T(test_deepsizeof_propagates_sizeof_fn_error_from_a_child),
+	    T(test_deepsizeof_child_with_null_type_gives_value_error),
+	    T(test_deepsizeof_propagates_a_traverse_error),
+	    T(test_traverse_failing_without_error_gives_system_error),
+	    T(test_traverse_returning_0_with_error_set_fails),
+	    T(test_deepsizeof_total_overflow_gives_overflow_error),
+	    T(test_alloc_usable_size_of_null_is_0),
+	    T(test_alloc_usable_size_is_malloc_usable_size),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, runtime_down);
+}
