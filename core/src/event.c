@@ -333,12 +333,12 @@ static int slot_store(sysfast_event_id id, struct event_node *n)
 /* ---- insertion ---- */
 
 /*
- * The hash seed. getrandom() without blocking: at early boot, before the
+ * A hash seed. getrandom() without blocking: at early boot, before the
  * kernel's pool is ready, a weaker seed is better than a process that
  * hangs (CPython's hash secret makes the same choice). The fallback mixes
- * the clock with ASLR'd addresses.
+ * the clock with ASLR'd addresses. Also seeds intern.c's table.
  */
-static uint64_t seed_new(void)
+uint64_t sysfast__seed_new(void)
 {
 	uint64_t seed;
 	struct timespec ts;
@@ -351,7 +351,8 @@ static uint64_t seed_new(void)
 		return seed;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	seed = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	return XXH3_64bits_withSeed(&ts, sizeof(ts), seed ^ (uintptr_t)&ts ^ (uintptr_t)&seed_new);
+	return XXH3_64bits_withSeed(&ts, sizeof(ts),
+	                            seed ^ (uintptr_t)&ts ^ (uintptr_t)&sysfast__seed_new);
 }
 
 /*
@@ -366,7 +367,7 @@ static struct cds_lfht *table_get_locked(void)
 
 	if (ht)
 		return ht;
-	event_seed = seed_new();
+	event_seed = sysfast__seed_new();
 	ht = cds_lfht_new_flavor(EVENT_TABLE_INIT_BUCKETS, EVENT_TABLE_INIT_BUCKETS,
 	                         EVENT_TABLE_MAX_BUCKETS, 0, &urcu_memb_flavor, NULL);
 	if (!ht) {

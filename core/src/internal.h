@@ -192,6 +192,10 @@ sysfast_event_id sysfast__event_intern_len(const char *name, size_t len, bool lo
 /* Lock-free lookup of a valid name; 0 if never interned. */
 sysfast_event_id sysfast__event_lookup(const char *name, size_t len);
 
+/* A fresh per-process hash seed for a keyed XXH3 (getrandom, never blocks;
+ * a clock-and-address mix where the kernel has no entropy yet). */
+uint64_t sysfast__seed_new(void);
+
 /* An interned name; immortal, never moves. */
 struct sysfast__event_node {
 	struct cds_lfht_node node;

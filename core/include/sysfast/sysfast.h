@@ -8,6 +8,7 @@
 #include <sysfast/common.h>
 #include <sysfast/error.h>
 #include <sysfast/event.h>
+#include <sysfast/intern.h>
 #include <sysfast/object.h>
 #include <sysfast/runtime.h>
 #include <sysfast/version.h>

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Stress test of interned strings: several threads intern, find and drop
+ * the same few names at once while their counts go to zero and back.
+ * Meant to run under AddressSanitizer (a reader touching a freed string is
+ * a report) and ThreadSanitizer as well as in the release build.
+ *
+ * Two phases, both started only once every thread is running:
+ *
+ *   lockstep  rounds separated by barriers. In each round every thread
+ *             interns the round's name at the same moment, so they race to
+ *             create it; then each checks that all got the same pointer;
+ *             then all drop it at once, and once every reference is gone
+ *             the name must be absent (find gives NULL, the count is back).
+ *             Every round re-creates a string that died in an earlier one.
+ *   churn     no barriers: each thread interns, finds and drops the names
+ *             in its own pseudo-random order, holding up to two references
+ *             per name, so that counts hit zero while other threads intern
+ *             the same bytes. Every operation checks the bytes it got and,
+ *             while the thread holds a reference, the identity of what
+ *             intern and find return.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define N_THREADS 4
+#define N_NAMES 6
+#define N_ROUNDS 600
+#define N_CHURN 100000
+#define HOLD 2
+
+static const char *const names[N_NAMES] = {
+    "stress.alpha", "stress.beta", "stress.gamma", "stress.\0delta", "stress", "",
+};
+static const size_t name_lens[N_NAMES] = {12, 11, 12, 13, 6, 0};
+
+struct shared {
+	pthread_barrier_t barrier;
+	sysfast_str *got[N_THREADS]; /* each thread's string of the round */
+	size_t base_count;
+};
+
+struct worker {
+	pthread_t thread;
+	unsigned index;
+	struct shared *sh;
+	unsigned failures;
+	unsigned long checks;
+};
+
+static void report(struct worker *w, const char *what, unsigned name)
+{
+	fprintf(stderr, "# thread %u: %s (name %u)\n", w->index, what, name);
+	w->failures++;
+}
+
+/* The string must hold exactly name k's bytes and be interned. */
+static void check_bytes(struct worker *w, const sysfast_str *s, unsigned k)
+{
+	w->checks++;
+	if (!s || sysfast_str_len(s) != name_lens[k]
+	    || memcmp(sysfast_str_data(s), names[k], name_lens[k]) != 0
+	    || sysfast_str_data(s)[name_lens[k]] != '\0' || !sysfast_str_is_interned(s))
+		report(w, "wrong string", k);
+}
+
+static void lockstep(struct worker *w)
+{
+	struct shared *sh = w->sh;
+
+	for (unsigned r = 0; r < N_ROUNDS; r++) {
+		unsigned k = r % N_NAMES;
+		sysfast_str *s = sysfast_intern(names[k], name_lens[k]);
+
+		check_bytes(w, s, k);
+		sh->got[w->index] = s;
+		pthread_barrier_wait(&sh->barrier);
+		for (unsigned t = 0; t < N_THREADS; t++)
+			if (sh->got[t] != s)
+				report(w, "two pointers for one name", k);
+		pthread_barrier_wait(&sh->barrier);
+		sysfast_str_decref(s);
+		pthread_barrier_wait(&sh->barrier);
+		/* Every reference is gone: the string must be too. */
+		if (w->index == 0) {
+			sysfast_str *gone = sysfast_intern_find(names[k], name_lens[k]);
+
+			w->checks++;
+			if (gone) {
+				report(w, "found after the last reference went", k);
+				sysfast_str_decref(gone);
+			}
+			if (sysfast_intern_count() != sh->base_count)
+				report(w, "count not back after the last reference", k);
+		}
+		pthread_barrier_wait(&sh->barrier);
+	}
+}
+
+/* xorshift32: a fixed sequence per thread, so a failure reproduces. */
+static unsigned next_random(unsigned *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static void churn(struct worker *w)
+{
+	sysfast_str *held[N_NAMES][HOLD] = {{NULL}};
+	unsigned x = 2463534242u + w->index * 7919u;
+
+	for (unsigned i = 0; i < N_CHURN; i++) {
+		unsigned r = next_random(&x);
+		unsigned k = r % N_NAMES, slot = (r >> 8) % HOLD;
+		sysfast_str *mine = held[k][0] ? held[k][0] : held[k][1];
+		sysfast_str *s;
+
+		switch ((r >> 12) % 3) {
+		case 0: /* intern into the slot, dropping what it held */
+			s = sysfast_intern(names[k], name_lens[k]);
+			check_bytes(w, s, k);
+			if (mine && s != mine)
+				report(w, "intern gave another pointer while one was held", k);
+			sysfast_str_decref(held[k][slot]);
+			held[k][slot] = s;
+			break;
+		case 1: /* find and drop at once */
+			s = sysfast_intern_find(names[k], name_lens[k]);
+			if (s)
+				check_bytes(w, s, k);
+			if (mine && s != mine)
+				report(w, "find missed a string that was held", k);
+			sysfast_str_decref(s);
+			break;
+		default: /* drop the slot's reference, often the last one */
+			sysfast_str_decref(held[k][slot]);
+			held[k][slot] = NULL;
+			break;
+		}
+	}
+	for (unsigned k = 0; k < N_NAMES; k++)
+		for (unsigned j = 0; j < HOLD; j++)
+			sysfast_str_decref(held[k][j]);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	/* Nobody starts before everyone runs. */
+	pthread_barrier_wait(&w->sh->barrier);
+	lockstep(w);
+	churn(w);
+	return NULL;
+}
+
+static void test_concurrent_interns_and_drops_keep_identity_and_mortality(void **state)
+{
+	struct shared sh = {.base_count = sysfast_intern_count()};
+	struct worker w[N_THREADS];
+	unsigned long checks = 0;
+
+	(void)state;
+	assert_int_equal(pthread_barrier_init(&sh.barrier, NULL, N_THREADS), 0);
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		w[t] = (struct worker){.index = t, .sh = &sh};
+		assert_int_equal(pthread_create(&w[t].thread, NULL, worker_main, &w[t]), 0);
+	}
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		assert_int_equal(pthread_join(w[t].thread, NULL), 0);
+		assert_int_equal(w[t].failures, 0);
+		checks += w[t].checks;
+	}
+	pthread_barrier_destroy(&sh.barrier);
+
+	/* Every check ran: N_ROUNDS per thread plus one per round by thread
+	 * 0 in lockstep, and at least every intern of the churn. */
+	assert_true(checks >= (unsigned long)N_ROUNDS * (N_THREADS + 1));
+	/* Everything was dropped: nothing is left. */
+	for (unsigned k = 0; k < N_NAMES; k++)
+		assert_null(sysfast_intern_find(names[k], name_lens[k]));
+	assert_int_equal(sysfast_intern_count(), sh.base_count);
+	assert_no_error();
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	return sysfast_init();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	sysfast_fini();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_concurrent_interns_and_drops_keep_identity_and_mortality),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
