@@ -19,6 +19,9 @@ void bench_setup_hooks(struct sysfast_bench_state *st);
 /* bench_audit_call.c: SYSFAST_AUDIT without the inline dispatch. */
 void bench_audit_call_register(void);
 
+/* bench_objects.c: interning and getsizeof. */
+void bench_objects_register(void);
+
 /* The realistic workload through libsysfast. */
 void bench_workload_register(void);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The incumbent: CPython 3.11's PySys_Audit, embedded.
+ * The incumbent: CPython 3.11's PySys_Audit, embedded; and, for
+ * bench_objects.c, its interning and sys.getsizeof.
  *
  * CPython's hooks cannot be removed, so each hook configuration lives in a
  * worker process forked from sysfast-bench at start-up: it initialises
@@ -41,6 +42,8 @@ enum bench_py_config {
 	BENCH_PY_HOOKS_1,
 	BENCH_PY_HOOKS_8,
 	BENCH_PY_WORKLOAD,
+	BENCH_PY_INTERN,
+	BENCH_PY_GETSIZEOF,
 	BENCH_PY_NCONFIG
 };
 
@@ -54,7 +57,13 @@ static const struct {
     [BENCH_PY_HOOKS_1] = {"cpython/audit/hooks:1", bench_py_hook_noop, 1},
     [BENCH_PY_HOOKS_8] = {"cpython/audit/hooks:8", bench_py_hook_noop, 8},
     [BENCH_PY_WORKLOAD] = {"cpython/workload", bench_py_hook_workload, 1},
+    [BENCH_PY_INTERN] = {"cpython/intern/known", NULL, 0},
+    [BENCH_PY_GETSIZEOF] = {"cpython/getsizeof/str", NULL, 0},
 };
+
+/* In the intern and getsizeof workers: BENCH_INTERN_NAME, interned and
+ * held for the worker's life, as bench_objects.c holds libsysfast's. */
+static PyObject *bench_py_held;
 
 enum bench_py_op { BENCH_PY_OP_TIME = 1, BENCH_PY_OP_COUNT = 2 };
 
@@ -199,7 +208,25 @@ static int bench_py_run(enum bench_py_config c, uint64_t n)
 	static size_t pos;
 	int acc = 0;
 
-	if (c == BENCH_PY_WORKLOAD) {
+	if (c == BENCH_PY_INTERN) {
+		/* Interning a name read from C: a new str, the lookup in the
+		 * interned dict, the new str dropped for the canonical one. */
+		uintptr_t other = 0;
+		for (uint64_t i = 0; i < n; i++) {
+			PyObject *s = PyUnicode_InternFromString(BENCH_INTERN_NAME);
+			SYSFAST_BENCH_CONSUME(other, (uintptr_t)s ^ (uintptr_t)bench_py_held);
+			Py_XDECREF(s);
+		}
+		acc = other != 0;
+	} else if (c == BENCH_PY_GETSIZEOF) {
+		size_t want = _PySys_GetSizeOf(bench_py_held);
+		size_t other = 0;
+		for (uint64_t i = 0; i < n; i++) {
+			size_t size = _PySys_GetSizeOf(bench_py_held);
+			SYSFAST_BENCH_CONSUME(other, size ^ want);
+		}
+		acc = other != 0 || want == (size_t)-1;
+	} else if (c == BENCH_PY_WORKLOAD) {
 		for (uint64_t i = 0; i < n; i++) {
 			int rc = bench_py_raise_event(
 			    bench_workload_seq[pos++ & (BENCH_WORKLOAD_LEN - 1)]);
@@ -239,6 +266,13 @@ static bool bench_py_setup(enum bench_py_config c, struct bench_py_response *r)
 		         status.err_msg ? status.err_msg : "failed");
 		return false;
 	}
+	if (c == BENCH_PY_INTERN || c == BENCH_PY_GETSIZEOF) {
+		bench_py_held = PyUnicode_InternFromString(BENCH_INTERN_NAME);
+		if (!bench_py_held) {
+			snprintf(r->error, sizeof(r->error), "PyUnicode_InternFromString failed");
+			return false;
+		}
+	}
 	for (int k = 0; k < bench_py_configs[c].n_hooks; k++) {
 		if (PySys_AddAuditHook(bench_py_configs[c].hook, NULL) != 0) {
 			snprintf(r->error, sizeof(r->error), "PySys_AddAuditHook failed");
@@ -276,7 +310,8 @@ static void bench_py_serve(enum bench_py_config c, int in, int out)
 			r.bytes = bench_py_bytes;
 		}
 		if (ready && r.status != 0)
-			snprintf(r.error, sizeof(r.error), "PySys_Audit failed");
+			snprintf(r.error, sizeof(r.error), "%s failed in the worker",
+			         bench_py_configs[c].bench_name);
 		if (!bench_write_all(out, &r, sizeof(r)))
 			break;
 	}

@@ -22,6 +22,10 @@
 #define BENCH_EVENT "bench.event"
 #define BENCH_OTHER_EVENT "bench.other"
 
+/* The string the interning and getsizeof benchmarks work on, in both
+ * libraries: a dotted identifier of a typical length. */
+#define BENCH_INTERN_NAME "bench.interned.name"
+
 /* libsysfast (and the reference limits, which call it the same way). */
 int bench_hook_noop(sysfast_event_id event, const char *name, const sysfast_args *args,
                     void *userdata);

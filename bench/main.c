@@ -102,6 +102,7 @@ int main(int argc, char **argv)
 	bench_audit_register(threads, n_threads);
 	bench_audit_call_register();
 	bench_workload_register();
+	bench_objects_register();
 	bench_cpython_register();
 	bench_add_machine_context();
 	sysfast_bench_add_context("thread_counts", thread_list);

@@ -56,6 +56,10 @@ SPEC = {
         base="cpython/audit/hooks:8", limit="limit/fnptr_array/hooks:8/args:2"),
     "sysfast/audit/filtered_of_50": dict(limit="limit/fnptr_array/hooks:1/args:2"),
     "sysfast/workload": dict(base="cpython/workload"),
+    # Interning and getsizeof (bench_objects.c): no targets yet.
+    "sysfast/intern/known": dict(base="cpython/intern/known"),
+    "sysfast/intern/find": dict(base="cpython/intern/known"),
+    "sysfast/getsizeof/str": dict(base="cpython/getsizeof/str"),
 }
 for _n in (1, 2, 4, 8):
     for _a in (0, 4):

@@ -29,7 +29,7 @@ static const char *type_name(const sysfast_type *tp)
  * returned nonzero without setting one. Returns 0 or -1. */
 static int callback_result(int rc, const sysfast_type *tp, const char *what)
 {
-	if (!sysfast_err_occurred()) {
+	if (!sysfast__audit_tls.err) { /* sysfast_err_occurred(), without the call */
 		if (rc == 0)
 			return 0;
 		sysfast_err_format(sysfast_SystemError,
@@ -89,6 +89,9 @@ int sysfast_getsizeof(const sysfast_object *o, size_t *size)
 		sysfast_err_set(sysfast_ValueError, "getsizeof: size is NULL");
 		return -1;
 	}
+	/* Usually no error is pending and there is nothing to hide. */
+	if (SYSFAST_LIKELY(!sysfast__audit_tls.err))
+		return size_of(o, size);
 	sysfast__err_save(&saved);
 	if (size_of(o, size) < 0)
 		return -1;
