@@ -42,6 +42,8 @@
 #include <time.h>
 
 #include <urcu/rculfhash.h>
+/* The hash inline (see intern.c). */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "internal.h"

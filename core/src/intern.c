@@ -43,6 +43,9 @@
 #include <string.h>
 
 #include <urcu/rculfhash.h>
+/* The hash inline: a call into libxxhash costs more than hashing a short
+ * name does (xxhash.h documents XXH_INLINE_ALL for this). */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "internal.h"
@@ -97,6 +100,9 @@ static size_t intern_live;
 /* The hash seed: set once, before the first string is hashed. */
 static uint64_t intern_seed;
 static pthread_once_t intern_seed_once = PTHREAD_ONCE_INIT;
+/* Set (release) once intern_seed is; lets the usual call skip
+ * pthread_once's call. */
+static bool intern_seed_ready;
 
 /* ---- the "str" type ---- */
 
@@ -149,11 +155,13 @@ static inline void tsan_consume(const struct sysfast_str *s)
 static void seed_init(void)
 {
 	intern_seed = sysfast__seed_new();
+	__atomic_store_n(&intern_seed_ready, true, __ATOMIC_RELEASE);
 }
 
 static uint64_t bytes_hash(const char *s, size_t len)
 {
-	pthread_once(&intern_seed_once, seed_init);
+	if (SYSFAST_UNLIKELY(!__atomic_load_n(&intern_seed_ready, __ATOMIC_ACQUIRE)))
+		pthread_once(&intern_seed_once, seed_init);
 	return XXH3_64bits_withSeed(s, len, intern_seed);
 }
 

@@ -122,7 +122,16 @@ struct sysfast_interp {
 
 /* Sets SystemError "sysfast is not initialized" and returns -1 when the
  * runtime is not up; 0 otherwise. */
-int sysfast__check_initialized(void);
+/* Sets SystemError "sysfast is not initialized"; returns -1. */
+int sysfast__not_initialized(void);
+/* 0 while initialised, else -1 with SystemError. Inline: most entry
+ * points start with it. */
+static inline int sysfast__check_initialized(void)
+{
+	if (SYSFAST_LIKELY(__atomic_load_n(&sysfast__initialized, __ATOMIC_ACQUIRE)))
+		return 0;
+	return sysfast__not_initialized();
+}
 
 /* The calling thread's interpreter, binding it to the main one on first
  * use; NULL when not initialised. */

@@ -31,10 +31,8 @@ struct interp_block {
 
 static struct sysfast_interp main_interp;
 
-int sysfast__check_initialized(void)
+int sysfast__not_initialized(void)
 {
-	if (SYSFAST_LIKELY(__atomic_load_n(&sysfast__initialized, __ATOMIC_ACQUIRE)))
-		return 0;
 	sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
 	return -1;
 }
