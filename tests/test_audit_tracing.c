@@ -2,9 +2,10 @@
 /*
  * Rule 7 (__cantrace__): while a hook without SYSFAST_HOOK_CANTRACE runs,
  * tracing and profiling are suspended on its thread; a CANTRACE hook runs
- * with them as they were. trace.h (which will read this state) is still to
- * come, so this test reads the thread's suspension counter directly and
- * links the static library.
+ * with them as they were. This test reads the thread's suspension counter
+ * directly (linking the static library) to pin down its values;
+ * test_trace.c checks the same rule through the public API, with a tracer
+ * and frames entered inside hooks.
  */
 #include <string.h>
 

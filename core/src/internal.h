@@ -47,6 +47,32 @@ void sysfast__err_restore(const struct sysfast__error *saved);
  * events in most of its audit traffic) for 512 bytes of TLS. */
 #define SYSFAST__NAME_CACHE 64
 
+/* Frames whose last opcode offset a thread remembers (trace.c): a power
+ * of two. A tracer reads the offset of the frame it is called for, which
+ * is nearly always the last one given; a few more slots keep the callers'
+ * offsets across a call. */
+#define SYSFAST__OFFSET_CACHE 8
+
+/* A thread's tracing state (trace.c). `lock` guards tracer, profiler and
+ * top, which other threads write (the all-threads setters, sysfast_fini);
+ * the rest is the owning thread's alone. */
+struct sysfast__trace {
+	unsigned char lock; /* a spinlock: held for a few stores at a time */
+	sysfast_tracer tracer, profiler;
+	/* The innermost frame pushed by sysfast_frame_enter; reset to NULL
+	 * whenever tracer and profiler both become unset, so that it never
+	 * outlives frames left while nothing was set. */
+	sysfast_frame *top;
+	sysfast_frame *current; /* whose callback runs; NULL outside */
+	struct {
+		const sysfast_frame *frame;
+		int offset;
+	} offsets[SYSFAST__OFFSET_CACHE];
+	/* Unique per set-up (under sysfast__lock): tells a live thread from
+	 * a later one at the same TLS address. */
+	uint64_t serial;
+};
+
 /* Everything libsysfast keeps per thread, in initial-exec TLS. The error
  * indicator works without set-up; the rest is valid once `ready`. */
 struct sysfast__thread {
@@ -63,6 +89,7 @@ struct sysfast__thread {
 	 * counter and the interpreter's view), so that sysfast_fini can
 	 * reset the view of other threads. */
 	struct sysfast__audit_thread *hot;
+	struct sysfast__trace trace;
 	/* On sysfast__threads, under sysfast__lock. */
 	struct cds_list_head link;
 };
@@ -86,6 +113,8 @@ static inline struct sysfast__thread *sysfast__thread_get(void)
 
 /* Every set-up thread, under sysfast__lock. */
 extern struct cds_list_head sysfast__threads;
+/* The last serial handed to a thread set-up, under sysfast__lock. */
+extern uint64_t sysfast__thread_serial;
 
 /* ---- runtime.c ---- */
 
@@ -307,6 +336,12 @@ void sysfast__interp_audit_free(struct sysfast_interp *interp);
 void sysfast__audit_drop_global(void);
 /* Sets sysfast__audit_enabled from the hook lists (sysfast_init). */
 void sysfast__audit_update_enabled(void);
+
+/* ---- trace.c ---- */
+
+/* Unsets every thread's tracer and profiler, raising no event
+ * (sysfast_fini). Call with sysfast__lock held. */
+void sysfast__trace_reset_all(void);
 
 /* ---- reclamation ---- */
 

@@ -291,6 +291,7 @@ void sysfast_fini(void)
 	sysfast__audit_drop_global();
 	cds_list_for_each_entry(it, &sysfast__threads, link)
 		sysfast__thread_bind(it, NULL);
+	sysfast__trace_reset_all();
 	cds_list_for_each_entry_safe(interp, tmp, &sysfast__interps, link) {
 		if (interp->is_main) {
 			cds_list_del(&interp->link);

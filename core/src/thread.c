@@ -15,6 +15,7 @@ __thread struct sysfast__thread sysfast__tls;
 __thread struct sysfast__audit_thread sysfast__audit_tls;
 
 CDS_LIST_HEAD(sysfast__threads);
+uint64_t sysfast__thread_serial;
 
 static pthread_key_t thread_key;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
@@ -44,6 +45,7 @@ void sysfast__thread_setup(struct sysfast__thread *t)
 	urcu_memb_register_thread();
 	t->hot = &sysfast__audit_tls;
 	pthread_mutex_lock(&sysfast__lock);
+	t->trace.serial = ++sysfast__thread_serial;
 	cds_list_add(&t->link, &sysfast__threads);
 	pthread_mutex_unlock(&sysfast__lock);
 	(void)pthread_setspecific(thread_key, t);

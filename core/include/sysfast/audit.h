@@ -185,6 +185,12 @@ struct sysfast__audit_thread {
 	/* >0 while tracing and profiling are suspended (inside a tracer, a
 	 * profiler or a hook without SYSFAST_HOOK_CANTRACE). */
 	unsigned tracing;
+	/* Which of the thread's tracer (1) and profiler (2) are set. Right
+	 * after `tracing`, 8-byte aligned with it, so that trace.c tells
+	 * "set and not suspended" from one 64-bit load of both. Other
+	 * threads write it too (the all-threads setters), atomically; the
+	 * dispatch above never reads it. */
+	unsigned trace_set;
 };
 
 /* Nonzero while any hook is registered in the running runtime. */

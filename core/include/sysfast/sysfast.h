@@ -11,6 +11,7 @@
 #include <sysfast/intern.h>
 #include <sysfast/object.h>
 #include <sysfast/runtime.h>
+#include <sysfast/trace.h>
 #include <sysfast/version.h>
 
 #endif /* SYSFAST_SYSFAST_H */
