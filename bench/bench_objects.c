@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libsysfast's interning and getsizeof benchmarks. Their CPython
+ * libsysfast's interning, getsizeof and tracing benchmarks. Their CPython
  * counterparts (bench_cpython.c) do the same work through CPython 3.11's
  * C API:
  *
@@ -15,6 +15,14 @@
  *
  * sysfast/getsizeof/str: sysfast_getsizeof() of that interned string.
  * CPython: _PySys_GetSizeOf() (the body of sys.getsizeof) of its str.
+ *
+ * sysfast/trace/enter_leave/none: sysfast_frame_enter() and
+ * sysfast_frame_leave() of one frame with no tracer and no profiler: what
+ * every call of a runtime that embeds libsysfast pays while nobody
+ * traces (one load and a branch each). .../profiler: the same with a
+ * no-op profiler set, which gets 'call' and 'return'. CPython reports
+ * these events from inside its eval loop, with no C entry point to time
+ * alone: no baseline.
  *
  * The loop and the dead-code guard are those of bench_limits.c.
  */
@@ -88,6 +96,39 @@ static void bm_getsizeof_str(sysfast_bench_state *st)
 	sysfast_bench_expect_zero(st, acc != 0, "getsizeof failed or changed");
 }
 
+static int bench_profile_noop(void *data, sysfast_frame *frame, sysfast_trace_what what,
+                              const sysfast_arg *arg)
+{
+	(void)frame, (void)arg;
+	*(volatile unsigned *)data += (unsigned)what;
+	return 0;
+}
+
+static void setup_profiler(sysfast_bench_state *st)
+{
+	static unsigned events;
+
+	setup_held(st);
+	if (sysfast_setprofile(bench_profile_noop, &events) != 0)
+		sysfast_bench_skip(st, sysfast_err_message());
+}
+
+static void bm_enter_leave(sysfast_bench_state *st)
+{
+	sysfast_frame f;
+	int acc = 0;
+
+	sysfast_frame_init(&f, "f", "bench.py", 1);
+	SYSFAST_BENCH_LOOP(st)
+	{
+		int rc = sysfast_frame_enter(&f);
+
+		rc |= sysfast_frame_leave(&f, NULL);
+		SYSFAST_BENCH_CONSUME(acc, rc);
+	}
+	sysfast_bench_expect_zero(st, acc, "a frame event failed");
+}
+
 static void reg(const char *name, sysfast_bench_fn fn)
 {
 	sysfast_bench_register(name, fn, &(sysfast_bench_options){.setup = setup_held});
@@ -98,4 +139,7 @@ void bench_objects_register(void)
 	reg("sysfast/intern/known", bm_intern_known);
 	reg("sysfast/intern/find", bm_intern_find);
 	reg("sysfast/getsizeof/str", bm_getsizeof_str);
+	reg("sysfast/trace/enter_leave/none", bm_enter_leave);
+	sysfast_bench_register("sysfast/trace/enter_leave/profiler", bm_enter_leave,
+	                       &(sysfast_bench_options){.setup = setup_profiler});
 }

@@ -31,20 +31,11 @@ _Static_assert(offsetof(struct sysfast__audit_thread, trace_set)
 
 enum { TRACER = 1u, PROFILER = 2u };
 
-/* The two words as one, read with a single load. The counter is the half
- * at the lower address. */
-typedef uint64_t __attribute__((may_alias)) trace_word;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define COUNTER_MASK UINT64_C(0x00000000ffffffff)
-#else
-#define COUNTER_MASK UINT64_C(0xffffffff00000000)
-#endif
-
+/* Tracing is active on the calling thread: trace.h's test (one load of
+ * the counter and the set bits), which the call sites inline too. */
 static inline bool active(void)
 {
-	uint64_t w = __atomic_load_n((trace_word *)&sysfast__audit_tls.tracing, __ATOMIC_RELAXED);
-
-	return (w & COUNTER_MASK) == 0 && w != 0;
+	return sysfast__trace_active();
 }
 
 bool sysfast_tracing_active(void)
