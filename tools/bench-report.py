@@ -60,6 +60,10 @@ SPEC = {
     "sysfast/intern/known": dict(base="cpython/intern/known"),
     "sysfast/intern/find": dict(base="cpython/intern/known"),
     "sysfast/getsizeof/str": dict(base="cpython/getsizeof/str"),
+    # Frame events with nothing set: a call site's test, like a disabled
+    # SYSFAST_AUDIT (two of them: enter and leave).
+    "sysfast/trace/enter_leave/none": dict(limit="limit/flag_branch"),
+    "sysfast/trace/enter_leave/profiler": {},
 }
 for _n in (1, 2, 4, 8):
     for _a in (0, 4):
