@@ -7,7 +7,7 @@
 #   tools/fuzz.sh --afl NAME [SECONDS]      AFL++ (afl-fuzz) on one harness
 #   tools/fuzz.sh --smoke                   every harness over its seeds plus 2000 runs
 #
-# NAME is format, event_name or audit. Findings land in fuzz/artifacts/
+# NAME is format, event_name, audit or intern. Findings land in fuzz/artifacts/
 # (libFuzzer) or fuzz/findings/NAME/ (AFL++); the growing corpus in
 # fuzz/out/NAME/. All three are gitignored; seeds live in fuzz/corpus/NAME/.
 set -euo pipefail
@@ -27,7 +27,7 @@ case "${1:-}" in
 	shift
 	;;
 esac
-names=(format event_name audit)
+names=(format event_name audit intern)
 if [ $# -gt 0 ]; then
 	names=("$1")
 	shift
