@@ -12,21 +12,6 @@
 
 #include "testutil.h"
 
-#if defined(SYSFAST_HAVE_JEMALLOC)
-#include <jemalloc/jemalloc.h>
-#define ALLOC_PROBE_JEMALLOC 1
-#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ALLOC_PROBE_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)                            \
-    || __has_feature(memory_sanitizer)
-#define ALLOC_PROBE_SANITIZER 1
-#endif
-#endif
-#if defined(ALLOC_PROBE_JEMALLOC) || defined(ALLOC_PROBE_SANITIZER)
-#define HAVE_ALLOC_PROBE 1
-#endif
-
 /* The limits are integer constant expressions, usable at compile time. */
 _Static_assert(SYSFAST_VERSION_MAJOR >= 0, "SYSFAST_VERSION_MAJOR is a constant");
 _Static_assert(SYSFAST_VERSION_MINOR >= 0, "SYSFAST_VERSION_MINOR is a constant");
@@ -541,100 +526,24 @@ static void test_error_functions_work_before_init(void **state)
 
 /* ---- allocation ---- */
 
-/*
- * Counts heap allocations made by the calling thread between probe_start()
- * and probe_stop(): through jemalloc's per-thread counters when the build
- * links it, through the sanitizer allocator's hooks in sanitizer builds.
- * Other builds interpose nothing and leave the test out: cmocka 1.1.5
- * reports skip() as "not ok N # SKIP", which meson counts as a failure.
- * probe_available() is false when the probe exists but cannot be read.
- */
-#if defined(ALLOC_PROBE_JEMALLOC)
-static volatile uint64_t *allocated_p, *deallocated_p;
-static uint64_t allocated_at_start, deallocated_at_start;
-
-static bool probe_available(void)
-{
-	size_t sz = sizeof(allocated_p);
-
-	if (!allocated_p
-	    && (mallctl("thread.allocatedp", (void *)&allocated_p, &sz, NULL, 0) != 0
-	        || mallctl("thread.deallocatedp", (void *)&deallocated_p, &sz, NULL, 0) != 0))
-		return false;
-	return true;
-}
-
-static void probe_start(void)
-{
-	allocated_at_start = *allocated_p;
-	deallocated_at_start = *deallocated_p;
-}
-
-/* Bytes allocated plus bytes freed since probe_start(). */
-static uint64_t probe_stop(void)
-{
-	return (*allocated_p - allocated_at_start) + (*deallocated_p - deallocated_at_start);
-}
-#elif defined(ALLOC_PROBE_SANITIZER)
-int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
-                                              void (*free_hook)(const volatile void *));
-
-static __thread bool probing;
-static __thread uint64_t probed_events;
-
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p;
-	if (probing)
-		probed_events += size ? size : 1;
-}
-
-static void on_free(const volatile void *p)
-{
-	if (probing && p)
-		probed_events++;
-}
-
-static bool probe_available(void)
-{
-	static bool installed;
-
-	if (!installed)
-		installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free) != 0;
-	return installed;
-}
-
-static void probe_start(void)
-{
-	probed_events = 0;
-	probing = true;
-}
-
-/* Bytes allocated plus blocks freed since probe_start(). */
-static uint64_t probe_stop(void)
-{
-	probing = false;
-	return probed_events;
-}
-#endif
-
-#ifdef HAVE_ALLOC_PROBE
+/* With testutil's heap probe: see testutil.h. */
+#ifdef TESTUTIL_HEAP_PROBE
 static void test_setting_and_clearing_errors_never_allocates(void **state)
 {
 	static char long_msg[2 * SYSFAST_ERR_MSG_MAX + 1];
 	uint64_t control, used;
 
 	(void)state;
-	if (!probe_available())
+	if (!testutil_heap_available())
 		skip();
 	fill_pattern(long_msg, sizeof(long_msg) - 1);
 	/* The probe must see an allocation the library does make. */
-	probe_start();
+	testutil_heap_start();
 	assert_non_null(keep(sysfast_exc_type_new("ProbeControlError", NULL)));
-	control = probe_stop();
+	control = testutil_heap_stop();
 	assert_true(control > 0);
 
-	probe_start();
+	testutil_heap_start();
 	for (int i = 0; i < 1000; i++) {
 		sysfast_err_set(i & 1 ? sysfast_ValueError : NULL, i & 2 ? long_msg : "short");
 		sysfast_err_format(sysfast_TypeError, "%s %d %zu %s", "iteration", i, (size_t)i,
@@ -642,7 +551,7 @@ static void test_setting_and_clearing_errors_never_allocates(void **state)
 		sysfast_err_set(sysfast_OSError, sysfast_err_message());
 		sysfast_err_clear();
 	}
-	used = probe_stop();
+	used = testutil_heap_stop();
 
 	assert_int_equal(used, 0);
 }
@@ -712,7 +621,7 @@ int main(void)
 	    TEST(test_set_from_own_long_message_keeps_the_prefix),
 	    TEST(test_errors_are_per_thread),
 	    TEST(test_error_functions_work_before_init),
-#ifdef HAVE_ALLOC_PROBE
+#ifdef TESTUTIL_HEAP_PROBE
 	    TEST(test_setting_and_clearing_errors_never_allocates),
 #endif
 	    TEST(test_version_string_matches_the_version_macros),

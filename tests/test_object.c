@@ -14,20 +14,6 @@
 
 #include "testutil.h"
 
-#if defined(SYSFAST_HAVE_JEMALLOC)
-#include <jemalloc/jemalloc.h>
-#define ALLOC_PROBE_JEMALLOC 1
-#elif defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ALLOC_PROBE_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define ALLOC_PROBE_SANITIZER 1
-#endif
-#endif
-#if defined(ALLOC_PROBE_JEMALLOC) || defined(ALLOC_PROBE_SANITIZER)
-#define HAVE_ALLOC_PROBE 1
-#endif
-
 /* ---- test types ---- */
 
 /* A leaf whose __sizeof__ is whatever `size` says. */
@@ -433,80 +419,8 @@ static void test_pending_error_is_replaced_on_failure(void **state)
 
 /* ---- getsizeof never allocates ---- */
 
-/*
- * Heap operations of the calling thread between probe_start() and
- * probe_stop(): jemalloc's per-thread counters where the build links it,
- * the sanitizer allocator's hooks in sanitizer builds. Other builds leave
- * the test out (cmocka reports skip() as "not ok # SKIP", which meson
- * counts as a failure).
- */
-#if defined(ALLOC_PROBE_JEMALLOC)
-static volatile uint64_t *allocated_p, *deallocated_p;
-static uint64_t probe_base;
-
-static bool probe_available(void)
-{
-	size_t sz = sizeof(allocated_p);
-
-	return allocated_p
-	       || (mallctl("thread.allocatedp", (void *)&allocated_p, &sz, NULL, 0) == 0
-	           && mallctl("thread.deallocatedp", (void *)&deallocated_p, &sz, NULL, 0) == 0);
-}
-
-static void probe_start(void)
-{
-	probe_base = *allocated_p + *deallocated_p;
-}
-
-/* Bytes allocated plus bytes freed since probe_start(). */
-static uint64_t probe_stop(void)
-{
-	return *allocated_p + *deallocated_p - probe_base;
-}
-#elif defined(ALLOC_PROBE_SANITIZER)
-int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
-                                              void (*free_hook)(const volatile void *));
-
-static __thread bool probing;
-static __thread uint64_t probed_events;
-
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)p, (void)size;
-	if (probing)
-		probed_events++;
-}
-
-static void on_free(const volatile void *p)
-{
-	if (probing && p)
-		probed_events++;
-}
-
-static bool probe_available(void)
-{
-	static bool installed;
-
-	if (!installed)
-		installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free) != 0;
-	return installed;
-}
-
-static void probe_start(void)
-{
-	probed_events = 0;
-	probing = true;
-}
-
-/* Allocations plus frees since probe_start(). */
-static uint64_t probe_stop(void)
-{
-	probing = false;
-	return probed_events;
-}
-#endif
-
-#ifdef HAVE_ALLOC_PROBE
+/* With testutil's heap probe: see testutil.h. */
+#ifdef TESTUTIL_HEAP_PROBE
 static void test_getsizeof_never_allocates_on_success_or_failure(void **state)
 {
 	const sysfast_type silent = {"silent", 0, sizeof_fails_silently, NULL};
@@ -516,22 +430,22 @@ static void test_getsizeof_never_allocates_on_success_or_failure(void **state)
 	void *volatile control;
 
 	(void)state;
-	assert_true(probe_available());
+	assert_true(testutil_heap_available());
 	/* The probe must see heap use at all. */
-	probe_start();
+	testutil_heap_start();
 	control = malloc(64);
 	free(control);
-	assert_true(probe_stop() > 0);
+	assert_true(testutil_heap_stop() > 0);
 
 	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
-	probe_start();
+	testutil_heap_start();
 	for (int i = 0; i < 1000; i++) {
 		assert_int_equal(sysfast_getsizeof(&b.base, &size), 0);
 		assert_int_equal(sysfast_getsizeof(&none, &size), -1);
 		assert_int_equal(sysfast_getsizeof(&quiet, &size), -1);
 		assert_int_equal(sysfast_getsizeof_default(&none, 1, &size), 0);
 	}
-	assert_int_equal(probe_stop(), 0);
+	assert_int_equal(testutil_heap_stop(), 0);
 	sysfast_err_clear();
 }
 #endif
@@ -1011,7 +925,7 @@ int main(void)
 	    T(test_null_size_pointer_gives_value_error),
 	    T(test_pending_error_is_hidden_from_sizeof_fn_and_kept),
 	    T(test_pending_error_is_replaced_on_failure),
-#ifdef HAVE_ALLOC_PROBE
+#ifdef TESTUTIL_HEAP_PROBE
 	    T(test_getsizeof_never_allocates_on_success_or_failure),
 #endif
 	    T(test_default_replaces_missing_sizeof_type_error),

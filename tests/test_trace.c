@@ -14,20 +14,6 @@
 
 #include "testutil.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define METER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define METER_SANITIZER 1
-#endif
-#endif
-
-#if defined(SYSFAST_HAVE_JEMALLOC)
-#include <jemalloc/jemalloc.h>
-#elif defined(METER_SANITIZER)
-#include <sanitizer/allocator_interface.h>
-#endif
-
 /* ---- a recorder shared by the callbacks ---- */
 
 #define MAX_EVENTS 64
@@ -1048,79 +1034,33 @@ static void test_all_threads_setters_race_with_frame_events(void **state)
 
 #define N_FRAMES 100000
 
-#if defined(SYSFAST_HAVE_JEMALLOC)
-/* jemalloc's per-thread byte counters; looked up once, as mallctl itself
- * may allocate. */
-static uint64_t *je_allocated, *je_deallocated;
-static void meter_install(void)
-{
-	size_t sz = sizeof(je_allocated);
-
-	assert_int_equal(mallctl("thread.allocatedp", &je_allocated, &sz, NULL, 0), 0);
-	assert_int_equal(mallctl("thread.deallocatedp", &je_deallocated, &sz, NULL, 0), 0);
-}
-static uint64_t heap_ops(void)
-{
-	return *(volatile uint64_t *)je_allocated + *(volatile uint64_t *)je_deallocated;
-}
-#elif defined(METER_SANITIZER)
-static __thread uint64_t tls_ops;
-static void on_malloc(const volatile void *p, size_t size)
-{
-	(void)size;
-	if (p)
-		tls_ops++;
-}
-static void on_free(const volatile void *p)
-{
-	if (p)
-		tls_ops++;
-}
-static void meter_install(void)
-{
-	static bool installed;
-
-	if (!installed)
-		installed = __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free);
-	assert_true(installed);
-}
-static uint64_t heap_ops(void)
-{
-	return tls_ops;
-}
-#endif
-
+/* With testutil's heap probe: see testutil.h. */
+#ifdef TESTUTIL_HEAP_PROBE
 static void test_frame_events_with_nothing_set_do_not_allocate(void **state)
 {
-#if defined(SYSFAST_HAVE_JEMALLOC) || defined(METER_SANITIZER)
 	sysfast_frame f = frame("f");
-	uint64_t before;
 	void *volatile p;
 
 	(void)state;
-	meter_install();
-	(void)heap_ops();
-	/* The meter sees heap use. */
-	before = heap_ops();
+	assert_true(testutil_heap_available());
+	/* The probe sees heap use. */
+	testutil_heap_start();
 	p = malloc(64);
 	free(p);
-	assert_true(heap_ops() > before);
+	assert_true(testutil_heap_stop() > 0);
 
 	assert_int_equal(sysfast_frame_enter(&f), 0);
 	assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
-	before = heap_ops();
+	testutil_heap_start();
 	for (int i = 0; i < N_FRAMES; i++) {
 		assert_int_equal(sysfast_frame_enter(&f), 0);
 		assert_int_equal(sysfast_frame_line(&f, i), 0);
 		assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
 	}
-	assert_true(heap_ops() == before);
+	assert_int_equal(testutil_heap_stop(), 0);
 	assert_false(sysfast_tracing_active());
-#else
-	(void)state;
-	skip();
-#endif
 }
+#endif
 
 int main(void)
 {
@@ -1174,7 +1114,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_threads_started_later_have_no_tracer, fresh),
 	    cmocka_unit_test_setup(test_all_threads_setter_refused_changes_nothing, fresh),
 	    cmocka_unit_test_setup(test_all_threads_setters_race_with_frame_events, fresh),
+#ifdef TESTUTIL_HEAP_PROBE
 	    cmocka_unit_test_setup(test_frame_events_with_nothing_set_do_not_allocate, fresh),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

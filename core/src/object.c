@@ -229,7 +229,7 @@ static int ptrstack_push(struct ptrstack *st, const sysfast_object *p)
 
 struct walk {
 	struct ptrset seen;
-	struct ptrstack todo;
+	struct ptrstack pending;
 	/* visit could not record a referent (MemoryError set) and asked
 	 * the traverse to stop. */
 	bool failed;
@@ -240,7 +240,7 @@ static int walk_reach(struct walk *w, const sysfast_object *o)
 {
 	int r = ptrset_add(&w->seen, o);
 
-	return r > 0 ? ptrstack_push(&w->todo, o) : r;
+	return r > 0 ? ptrstack_push(&w->pending, o) : r;
 }
 
 /* The visit function handed to traverse. It only queues: sizing happens
@@ -282,8 +282,8 @@ static int walk_run(struct walk *w, const sysfast_object *root, size_t *total)
 
 	if (walk_reach(w, root) < 0)
 		return -1;
-	while (w->todo.n) {
-		const sysfast_object *o = w->todo.items[--w->todo.n];
+	while (w->pending.n) {
+		const sysfast_object *o = w->pending.items[--w->pending.n];
 
 		/* Also checks that o has a type, which traverse_one needs. */
 		if (size_of(o, &n) < 0)
@@ -318,7 +318,7 @@ int sysfast_deepsizeof(const sysfast_object *o, size_t *size)
 	sysfast__err_save(&saved);
 	rc = walk_run(&w, o, &total);
 	free(w.seen.slots);
-	free(w.todo.items);
+	free(w.pending.items);
 	if (rc < 0)
 		return -1;
 	sysfast__err_restore(&saved);
