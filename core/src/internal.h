@@ -58,6 +58,10 @@ void sysfast__err_restore(const struct sysfast__error *saved);
  * the rest is the owning thread's alone. */
 struct sysfast__trace {
 	unsigned char lock; /* a spinlock: held for a few stores at a time */
+	/* Even when tracer and profiler are stable, odd while a writer (who
+	 * holds `lock`) changes them: the owner reads them without the lock,
+	 * as a sequence lock's reader. */
+	unsigned seq;
 	sysfast_tracer tracer, profiler;
 	/* The innermost frame pushed by sysfast_frame_enter; reset to NULL
 	 * whenever tracer and profiler both become unset, so that it never

@@ -14,10 +14,13 @@
  * Memory ordering: `trace_set` is written with relaxed atomic stores under
  * the owner's spinlock, together with the tracer and profiler, and read by
  * the owner with a relaxed atomic load, outside the lock. A stale read
- * only delays the owner's view by an event or two; whenever the word says
- * "set", the owner takes the spinlock (acquire) and reads tracer, profiler
- * and top consistently, so a pair (fn, data) is never torn. See
- * docs/architecture.md, "Tracing and profiling".
+ * only delays the owner's view by an event or two. Whenever the word says
+ * "set", the owner reads the tracer and profiler as the reader of a
+ * sequence lock (`seq`, odd while a writer is at work: retry if it was odd
+ * or changed), so a pair (fn, data) is never torn and an event costs no
+ * atomic read-modify-write to read them; it takes the spinlock only to
+ * push or pop its frame (`top`). See docs/architecture.md, "Tracing and
+ * profiling".
  */
 #include <sched.h>
 
@@ -67,10 +70,17 @@ static sysfast_tracer *slot(struct sysfast__trace *s, unsigned which)
 static void state_set(struct sysfast__thread *t, unsigned which, sysfast_trace_fn fn, void *data)
 {
 	struct sysfast__trace *s = &t->trace;
-	unsigned set;
+	unsigned set, q;
 
 	state_lock(s);
-	*slot(s, which) = (sysfast_tracer){fn, fn ? data : NULL};
+	/* The sequence lock's writer: odd, then the stores, then even. The
+	 * release fence keeps the stores after the odd count. */
+	q = s->seq;
+	__atomic_store_n(&s->seq, q + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	__atomic_store_n(&slot(s, which)->fn, fn, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot(s, which)->data, fn ? data : NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->seq, q + 2, __ATOMIC_RELEASE);
 	set = (s->tracer.fn ? TRACER : 0) | (s->profiler.fn ? PROFILER : 0);
 	if (!set)
 		s->top = NULL;
@@ -78,14 +88,26 @@ static void state_set(struct sysfast__thread *t, unsigned which, sysfast_trace_f
 	state_unlock(s);
 }
 
+/* One of the calling thread's callbacks, never torn: the sequence lock's
+ * reader. Writers hold the spinlock for a few stores, so a retry is rare
+ * and short. */
 static sysfast_tracer state_get(struct sysfast__thread *t, unsigned which)
 {
+	struct sysfast__trace *s = &t->trace;
+	const sysfast_tracer *cell = slot(s, which);
 	sysfast_tracer cb;
+	unsigned q;
 
-	state_lock(&t->trace);
-	cb = *slot(&t->trace, which);
-	state_unlock(&t->trace);
-	return cb;
+	for (;;) {
+		q = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		cb.fn = __atomic_load_n(&cell->fn, __ATOMIC_RELAXED);
+		cb.data = __atomic_load_n(&cell->data, __ATOMIC_RELAXED);
+		/* The loads above happen before the count is read again. */
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(q & 1) && __atomic_load_n(&s->seq, __ATOMIC_RELAXED) == q)
+			return cb;
+		sched_yield();
+	}
 }
 
 void sysfast__trace_reset_all(void)
