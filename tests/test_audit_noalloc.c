@@ -370,11 +370,18 @@ static const struct config cfg_pending_failing = {"a pending error and a failing
 
 /* ---- the entry points, each one call site ---- */
 
-enum entry { E_AUDIT, E_VAUDIT, E_AUDIT_ARGS, E_MACRO, E_ACTIVE, E_INTERN, N_ENTRIES };
+enum entry { E_AUDIT, E_AUDIT_FN, E_VAUDIT, E_AUDIT_ARGS, E_MACRO, E_ACTIVE, E_INTERN, N_ENTRIES };
 
+/* sysfast_audit twice: through the call-site macro (a literal event and
+ * format) and through the function itself. */
 static const char *const entry_names[N_ENTRIES] = {
-    "sysfast_audit", "sysfast_vaudit",       "sysfast_audit_args",
-    "SYSFAST_AUDIT", "sysfast_audit_active", "sysfast_event_intern",
+    "sysfast_audit (call site)",
+    "sysfast_audit (function)",
+    "sysfast_vaudit",
+    "sysfast_audit_args",
+    "SYSFAST_AUDIT",
+    "sysfast_audit_active",
+    "sysfast_event_intern",
 };
 
 static int vaudit(const char *event, const char *format, ...)
@@ -397,6 +404,8 @@ static long call_entry(enum entry e)
 	switch (e) {
 	case E_AUDIT:
 		return sysfast_audit(EVENT, "(si)", "x", 1);
+	case E_AUDIT_FN:
+		return (sysfast_audit)(EVENT, "(si)", "x", 1);
 	case E_VAUDIT:
 		return vaudit(EVENT, "(si)", "x", 1);
 	case E_AUDIT_ARGS:
@@ -692,13 +701,17 @@ static int call_rejected(int which)
 
 	switch (which) {
 	case 0:
-		return sysfast_audit(EVENT, "(si", "x", 1);
+		return (sysfast_audit)(EVENT, "(si", "x", 1);
 	case 1:
 		return vaudit(EVENT, "(s!)", "x");
 	case 2:
-		return sysfast_audit("", "i", 1);
+		return (sysfast_audit)("", "i", 1);
 	case 3:
 		return sysfast_audit_args(SYSFAST_EVENT_ID_MAX, &args);
+	case 4:
+		return sysfast_audit(EVENT, "(si", "x", 1);
+	case 5:
+		return sysfast_audit("", "i", 1);
 	default:
 		return sysfast_audit(NULL, "i", 1);
 	}
@@ -706,18 +719,22 @@ static int call_rejected(int which)
 
 static void test_audit_rejecting_bad_input_allocates_nothing(void **state)
 {
-	static const char *const what[] = {"unclosed tuple format", "bad format code",
-	                                   "empty event name", "unknown event id",
+	static const char *const what[] = {"unclosed tuple format",
+	                                   "bad format code",
+	                                   "empty event name",
+	                                   "unknown event id",
+	                                   "unclosed tuple format at a call site",
+	                                   "empty event name at a call site",
 	                                   "NULL event name"};
-	const sysfast_exc_type *const *want[] = {&sysfast_SystemError, &sysfast_SystemError,
-	                                         &sysfast_ValueError, &sysfast_ValueError,
-	                                         &sysfast_ValueError};
+	const sysfast_exc_type *const *want[] = {
+	    &sysfast_SystemError, &sysfast_SystemError, &sysfast_ValueError, &sysfast_ValueError,
+	    &sysfast_SystemError, &sysfast_ValueError,  &sysfast_ValueError};
 	bool ok = true;
 
 	(void)state;
 	start_config(&cfg_1_hook);
 	meter_attach();
-	for (int w = 0; w < 5; w++) {
+	for (int w = 0; w < (int)(sizeof(what) / sizeof(what[0])); w++) {
 		unsigned long wrong = 0, calls = hook_calls;
 		struct meter before, used;
 

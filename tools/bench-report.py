@@ -46,6 +46,8 @@ SPEC = {
     "sysfast/audit/hooks:8/args:2": dict(
         base="cpython/audit/hooks:8", min=5.0, limit="limit/fnptr_array/hooks:8/args:2"),
     "sysfast/audit_format/hooks:1": dict(base="cpython/audit/hooks:1", min=6.0),
+    # The function without the macro's call-site cache: shown, no target.
+    "sysfast/audit_format_fn/hooks:1": dict(base="cpython/audit/hooks:1"),
     "sysfast/audit_args/hooks:1": dict(
         base="cpython/audit/hooks:1", limit="limit/fnptr_array/hooks:1/args:2"),
     # The same call sites without the inline dispatch (C++, or

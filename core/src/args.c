@@ -293,7 +293,7 @@ static inline sysfast_arg read_text(char code, bool counted, va_list *va)
 
 	if (!s)
 		return SYSFAST_NONE();
-	len = n < 0 ? strlen(s) : (size_t)n;
+	len = n < 0 ? sysfast__strlen(s) : (size_t)n;
 	return code == 'y' ? SYSFAST_BYTES(s, len) : SYSFAST_STRN(s, len);
 }
 
@@ -494,6 +494,46 @@ static __attribute__((noinline)) int build_general(struct builder *b, sysfast_ar
 		return 0;
 	}
 	out->n = sh.n_top;
+	return 0;
+}
+
+bool sysfast__format_is_flat(const char *format)
+{
+	const char *vals[SYSFAST_ARGS_MAX];
+
+	return !format || flat_scan(format, vals) >= 0;
+}
+
+/* The second pass alone, for a format that sysfast__format_is_flat
+ * accepted: the values are read as the walk meets their codes. A call site
+ * checks its format once (see sysfast__audit_at); this is what every
+ * later call of that site runs. */
+int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format, va_list *va,
+                             sysfast_args *out)
+{
+	struct builder b = {buf, format, va, 0};
+	size_t n = 0;
+
+	out->items = buf->slots;
+	if (format) {
+		for (const char *p = format + (*format == '(');; p++) {
+			unsigned char cls = code_class[(unsigned char)*p];
+
+			/* As in build_flat: the two usual codes inline. */
+			if (*p == 'i') {
+				buf->slots[n++] = SYSFAST_INT(va_arg(*va, int));
+			} else if (*p == 's' && p[1] != '#') {
+				buf->slots[n++] = read_text('s', false, va);
+			} else if (cls & VALUE) {
+				if (build_value(&b, &p, n) < 0)
+					return -1;
+				n++;
+			} else if (!(cls & IGNORED)) {
+				break;
+			}
+		}
+	}
+	out->n = n;
 	return 0;
 }
 

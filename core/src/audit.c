@@ -642,13 +642,82 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 	return rc;
 }
 
-int sysfast_audit(const char *event, const char *format, ...)
+int(sysfast_audit)(const char *event, const char *format, ...)
 {
 	va_list va;
 	int rc;
 
 	va_start(va, format);
 	rc = vaudit(event, format, &va);
+	va_end(va);
+	return rc;
+}
+
+/* Whether `site` is bound to exactly this event and format. */
+static inline bool fmt_site_matches(const struct sysfast__fmt_site *site, const char *event,
+                                    const char *format)
+{
+	return __atomic_load_n(&site->state, __ATOMIC_ACQUIRE) == 2 && site->event == event
+	       && site->format == format;
+}
+
+/*
+ * The first call of a sysfast_audit() site with hooks registered: binds
+ * the site when the name is valid and the format good and flat, so that
+ * later calls skip both checks. Then raises the event as the function
+ * does, reporting whatever is wrong. Only one thread binds a site, once:
+ * a reader that sees state 2 sees every field.
+ */
+static __attribute__((noinline)) int
+audit_at_first(struct sysfast__fmt_site *site, const char *event, const char *format, va_list *va)
+{
+	struct sysfast__thread *t;
+	sysfast_event_id id;
+	unsigned unbound = 0;
+
+	if (event && audit_enabled() && sysfast__thread_interp(&t)
+	    && __atomic_load_n(&site->state, __ATOMIC_RELAXED) == 0
+	    && sysfast__format_is_flat(format)) {
+		struct sysfast__error saved;
+
+		/* A bad name is reported by vaudit below, not here. */
+		sysfast__err_save(&saved);
+		id = resolve_name(event);
+		sysfast__err_restore(&saved);
+		if (id
+		    && __atomic_compare_exchange_n(&site->state, &unbound, 1, false,
+		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+			site->id = id;
+			site->event = event;
+			site->format = format;
+			__atomic_store_n(&site->state, 2, __ATOMIC_RELEASE);
+		}
+	}
+	return vaudit(event, format, va);
+}
+
+int sysfast__audit_at(struct sysfast__fmt_site *site, const char *event, const char *format, ...)
+{
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	va_list va;
+	int rc;
+
+	va_start(va, format);
+	if (SYSFAST_UNLIKELY(!fmt_site_matches(site, event, format))) {
+		rc = audit_at_first(site, event, format, &va);
+	} else if (SYSFAST_LIKELY(!audit_enabled())) {
+		rc = 0;
+	} else if (SYSFAST_UNLIKELY(!(interp = sysfast__thread_interp(&t)))
+	           || !listened(interp, site->id)) {
+		rc = 0;
+	} else if (sysfast__args_build_flat(&buf, format, &va, &args) < 0) {
+		rc = -1;
+	} else {
+		rc = dispatch(interp, site->id, &args);
+	}
 	va_end(va);
 	return rc;
 }

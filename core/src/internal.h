@@ -214,6 +214,19 @@ struct sysfast__argbuf {
 int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
                         sysfast_args *out);
 
+/* Whether `format` is valid and of the common shapes that
+ * sysfast__args_build_flat handles: values and separators only ("s#i"), or
+ * the same inside one pair of parentheses around the whole ("(si)"); NULL
+ * and "" too. Reads no argument and sets no error (false for anything
+ * else, valid or not). */
+bool sysfast__format_is_flat(const char *format);
+
+/* sysfast__args_build for a format that sysfast__format_is_flat accepted,
+ * without checking it again. Fails only on a bad value ('O' with NULL, 'C'
+ * out of range), as sysfast__args_build's second pass does. */
+int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format, va_list *va,
+                             sysfast_args *out);
+
 /* The first pass of sysfast__args_build alone: checks `format` and counts
  * its slots without reading any argument. Returns 0, or -1 with
  * sysfast_SystemError. NULL and "" are valid (no arguments). */
@@ -284,6 +297,32 @@ static inline size_t sysfast__event_len_unchecked(sysfast_event_id id)
  * Entries are the interned nodes themselves, which never move or die, so
  * a hit reads the name and the id without going through the id table.
  */
+/*
+ * strlen and strcmp for the short strings of the hot paths (event names,
+ * audit arguments), inline. A call to libc's goes through the PLT to an
+ * IFUNC-selected routine: an indirect jump, which on some machines costs
+ * more than the whole comparison (on the benchmark machine, the loop took
+ * 14 ns off a 47 ns call; docs/benchmarks.md). Past 32 bytes, libc's.
+ */
+static inline size_t sysfast__strlen(const char *s)
+{
+	for (size_t n = 0; n < 32; n++)
+		if (!s[n])
+			return n;
+	return 32 + strlen(s + 32);
+}
+
+static inline bool sysfast__streq(const char *a, const char *b)
+{
+	for (size_t n = 0; n < 32; n++) {
+		if (a[n] != b[n])
+			return false;
+		if (!a[n])
+			return true;
+	}
+	return strcmp(a + 32, b + 32) == 0;
+}
+
 static inline unsigned sysfast__name_cache_slot(const char *name)
 {
 	uintptr_t a = (uintptr_t)name;
@@ -296,7 +335,7 @@ static inline sysfast_event_id sysfast__name_cache_get(const char *name)
 	const struct sysfast__event_node *n =
 	    sysfast__tls.name_cache[sysfast__name_cache_slot(name)];
 
-	return n && !strcmp(name, n->name) ? n->id : 0;
+	return n && sysfast__streq(name, n->name) ? n->id : 0;
 }
 
 /* `id` must have been handed out. */

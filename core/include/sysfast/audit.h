@@ -83,6 +83,33 @@ SYSFAST_API int sysfast_audit_seal(void);
 SYSFAST_API int sysfast_audit(const char *event, const char *format, ...);
 SYSFAST_API int sysfast_vaudit(const char *event, const char *format, va_list va);
 
+/*
+ * In C, sysfast_audit is also a macro. When both `event` and `format` are
+ * constants (string literals, or NULL), each call site keeps the event's
+ * id and remembers that its format is good, so later calls skip the name
+ * lookup and the format check; they behave exactly as the function does
+ * (the arguments are evaluated once, always). Other calls go to the
+ * function. A site binds on the first call that finds hooks registered,
+ * and only to the event and format pointers it saw then: a site reached
+ * with other pointers (a macro inside a static inline function inlined
+ * with different literals) uses the function's path for those.
+ *
+ * The site is a static variable, so GCC warns in a non-static inline
+ * function. There, or wherever the function itself is wanted, write
+ * (sysfast_audit)(...), or define SYSFAST_NO_AUDIT_SITES before including
+ * this header. &sysfast_audit is the function.
+ */
+#if !defined(__cplusplus) && !defined(SYSFAST_NO_AUDIT_SITES) && !defined(SYSFAST_BUILDING_LIBRARY)
+#define sysfast_audit(event, ...)                                                                  \
+	(__builtin_constant_p(event) && __builtin_constant_p(SYSFAST__FIRST(__VA_ARGS__, 0))       \
+	     ? __extension__({                                                                     \
+		       static struct sysfast__fmt_site sysfast__fsite;                             \
+		       sysfast__audit_at(&sysfast__fsite, (event), __VA_ARGS__);                   \
+	       })                                                                                  \
+	     : (sysfast_audit)((event), __VA_ARGS__))
+#define SYSFAST__FIRST(first, ...) first
+#endif
+
 /* Raises an interned event with a pre-built tuple (NULL: no arguments).
  * An unknown id gives sysfast_ValueError when any hook is registered.
  * Never allocates once the thread has used the library. */
@@ -135,6 +162,20 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 	})
 
 /* ---- Internals of the fast path; not API, layout may change. ---- */
+
+/* A sysfast_audit() call site (the macro above). `state` goes 0 (unbound)
+ * -> 1 (one thread is binding it) -> 2 (bound: the other fields are set
+ * and never change again). */
+struct sysfast__fmt_site {
+	unsigned state;
+	sysfast_event_id id;
+	const char *event;
+	const char *format;
+};
+
+/* sysfast_audit, at a call site of the macro. */
+SYSFAST_API SYSFAST_NOPLT int sysfast__audit_at(struct sysfast__fmt_site *site, const char *event,
+                                                const char *format, ...);
 
 /* A call site's cache: the event's id and sysfast_event_name(id). The
  * name is stored before the id, so a reader that sees the id (acquire)
