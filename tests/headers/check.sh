@@ -13,7 +13,9 @@
 # umbrella header includes every other header, and that the call-site
 # macro SYSFAST_AUDIT and argument tuples compile, link and work in C++
 # (SYSFAST_ARGS is C only and must stay undefined there)
-# (cxx_macros.cc, linked against LIBSYSFAST.SO and run).
+# (cxx_macros.cc, linked against LIBSYSFAST.SO and run), and that the
+# macros compile cleanly in C while SYSFAST_AUDIT refuses a name that is
+# not a literal (c_macros.c, c_macros_bad.c).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -118,6 +120,23 @@ for cxx in "${cxxs[@]}"; do
 		continue
 	fi
 	"$exe" || fail "cxx_macros built with $cxx exited with status $?"
+done
+
+# The call-site macros in C: they compile warning-free at -O0 and -O2
+# (constant folding decides which form sysfast_audit takes), and
+# SYSFAST_AUDIT refuses a name that is not a string literal.
+for cc in "${ccs[@]}"; do
+	for std in gnu11 c11; do
+		for opt in -O0 -O2; do
+			compile "$cc" -std=$std $opt "${warn[@]}" "$here/c_macros.c" \
+				"the call-site macros in C ($cc -std=$std $opt)"
+		done
+		read -ra compiler <<<"$cc"
+		if "${compiler[@]}" -std=$std "${inc[@]}" -c "$here/c_macros_bad.c" -o "$tmp/bad.o" \
+			2>/dev/null; then
+			fail "SYSFAST_AUDIT accepted a name that is not a literal ($cc -std=$std)"
+		fi
+	done
 done
 
 if [ $failures -gt 0 ]; then

@@ -124,7 +124,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  *
  *     int rc = SYSFAST_AUDIT("os.chdir", SYSFAST_STR(path));
  *
- * The event id is cached in a static variable at the call site. When no
+ * The event id is cached in a static variable at the call site, so the
+ * name must be a string literal (anything else does not compile). When no
  * hook exists at all the macro costs one load and one predictable branch;
  * when hooks exist but none listens to this event in the thread's
  * interpreter, the cached id and two dependent loads (the thread's view,
@@ -146,6 +147,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  */
 #define SYSFAST_AUDIT(name_literal, ...)                                                           \
 	__extension__({                                                                            \
+		/* The name must be a string literal: the site caches its id. */                   \
+		(void)sizeof("" name_literal);                                                     \
 		static struct sysfast__site sysfast__site;                                         \
 		sysfast_event_id sysfast__id;                                                      \
 		int sysfast__rc = 0;                                                               \
