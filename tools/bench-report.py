@@ -298,6 +298,7 @@ def machine(data):
         "compiler": c.get("compiler"),
         "suite": c.get("suite", "custom"),
         "library_build_type": c.get("library_build_type"),
+        "processes": c.get("processes", 1),
     }
 
 
@@ -306,7 +307,13 @@ def machine_line(m):
     load_s = ", ".join(f"{x:.2f}" for x in load) if load else "?"
     return (f"{m['cpu_model']}, {m['num_cpus']} CPUs at {m['mhz_per_cpu']} MHz; "
             f"CPython {m['cpython_version']}, jemalloc {m['jemalloc_version']}, "
-            f"{m['compiler']}; suite {m['suite']}; {m['date']}; load average {load_s}")
+            f"{m['compiler']}; suite {m['suite']} ({processes_text(m)}); {m['date']}; "
+            f"load average {load_s}")
+
+
+def processes_text(m):
+    n = m["processes"]
+    return "1 process" if n == 1 else f"{n} processes, repetitions pooled"
 
 
 def summary_line(rows):
@@ -414,7 +421,7 @@ def update_page(page, docdir, md, m):
         return
     start = text.index("\n", start) + 1
     section = [
-        f"Suite `{m['suite']}`, run {m['date']} on {m['cpu_model']} "
+        f"Suite `{m['suite']}` ({processes_text(m)}), run {m['date']} on {m['cpu_model']} "
         f"({m['num_cpus']} CPUs, {m['mhz_per_cpu']} MHz; `lscpu`: "
         f"{lscpu_summary()}), CPython {m['cpython_version']}, "
         f"jemalloc {m['jemalloc_version']}, {m['compiler']}.",

@@ -8,14 +8,17 @@
 #   tools/bench.sh                 quick suite (about 1 minute; < 3 on 2 cores)
 #   tools/bench.sh --full          full suite: 48 repetitions of 0.1 s,
 #                                  threads up to the number of CPUs (max 16)
+#   PROCS=n tools/bench.sh         split the repetitions over n processes
+#                                  (default 3 quick, 4 full; 1: one process)
 #   tools/bench.sh --update-docs   also copy the report to docs/benchmarks/
 #   tools/bench.sh --check         exit 1 when a target of issue 4 fails
 #   tools/bench.sh [...] -- ARGS   ARGS go to sysfast-bench as well
 #                                  (e.g. --benchmark_filter=audit/nohook)
 #
-# Each run writes bench/results/<time>-<suite>/: raw.json (Google
-# Benchmark's JSON), console.txt (its console table, with the allocation
-# counters), report.md, report.json and report.png; bench/results/latest
+# Each run writes bench/results/<time>-<suite>/: raw.json (every
+# repetition of every process, merged by tools/bench-merge.py; each
+# process's own Google Benchmark JSON is raw-<n>.json), console.txt (their
+# console tables, with the allocation counters), report.md, report.json and report.png; bench/results/latest
 # points at the newest. BUILD_ROOT=dir puts the build under dir/ instead
 # of build/; JOBS=n sets compile parallelism (default 2). See
 # docs/benchmarks.md.
@@ -65,38 +68,55 @@ if [ ! -x "$bench" ]; then
 	exit 1
 fi
 
-# Quick: 11 repetitions of 0.1 s each. Full: 48 of 0.1 s, and the threaded
-# dispatch at 1, 2, 4, ... up to the CPUs (16 at most). Many short
-# repetitions rather than a few long ones: on a shared virtual machine the
-# speed of a CPU jumps between levels (up to 2x apart) from one second to
-# the next, and the median of many samples is what stays put. Repetitions
-# are interleaved at random across benchmarks, so that such a spell lands
-# on both sides of a ratio instead of one.
+# Quick: 12 repetitions of 0.1 s each, in 3 processes of 4. Full: 48 of
+# 0.1 s in 4 processes of 12, and the threaded dispatch at 1, 2, 4, ... up
+# to the CPUs (16 at most). Many short repetitions rather than a few long
+# ones: on a shared virtual machine the speed of a CPU jumps between
+# levels (up to 2x apart) from one second to the next, and the median of
+# many samples is what stays put. Repetitions are interleaved at random
+# across benchmarks, so that such a spell lands on both sides of a ratio
+# instead of one. Several processes, because what an indirect call costs
+# is also decided per process and per call site (docs/benchmarks.md,
+# "Noise"): the medians are taken over the repetitions of all of them.
 cpus=$(nproc)
 threads=1,2
 if [ "$suite" = full ]; then
-	runs=(--benchmark_min_time=0.1 --benchmark_repetitions=48)
+	total=48
+	procs=${PROCS:-4}
 	for t in 4 8 16; do
 		[ "$t" -le "$cpus" ] && threads+=",$t"
 	done
 	[ "$cpus" -gt 2 ] && [ "$cpus" -lt 16 ] && [[ ",$threads," != *",$cpus,"* ]] && threads+=",$cpus"
 else
-	runs=(--benchmark_min_time=0.1 --benchmark_repetitions=11)
+	total=12
+	procs=${PROCS:-3}
 fi
+if ! [[ "$procs" =~ ^[1-9][0-9]*$ ]] || [ "$procs" -gt "$total" ]; then
+	echo "bench.sh: PROCS must be a whole number from 1 to $total, not '$procs'" >&2
+	exit 2
+fi
+runs=(--benchmark_min_time=0.1 --benchmark_repetitions=$(((total + procs - 1) / procs)))
 
 out=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-$suite
 mkdir -p "$out"
-echo "bench.sh: $suite suite on $cpus CPUs (threads $threads); log: $out/console.txt"
+echo "bench.sh: $suite suite on $cpus CPUs (threads $threads, $procs processes);" \
+	"log: $out/console.txt"
 start=$SECONDS
-if ! "$bench" "${runs[@]}" --threads="$threads" \
-	--benchmark_enable_random_interleaving=true \
-	--benchmark_context=suite="$suite" \
-	--benchmark_out="$out/raw.json" --benchmark_out_format=json \
-	"${extra[@]}" >"$out/console.txt" 2>&1; then
-	tail -n 20 "$out/console.txt" >&2
-	echo "bench.sh: sysfast-bench failed; see $out/console.txt" >&2
-	exit 1
-fi
+raws=()
+for p in $(seq 1 "$procs"); do
+	echo "== process $p of $procs" >>"$out/console.txt"
+	if ! "$bench" "${runs[@]}" --threads="$threads" \
+		--benchmark_enable_random_interleaving=true \
+		--benchmark_context=suite="$suite" \
+		--benchmark_out="$out/raw-$p.json" --benchmark_out_format=json \
+		"${extra[@]}" >>"$out/console.txt" 2>&1; then
+		tail -n 20 "$out/console.txt" >&2
+		echo "bench.sh: sysfast-bench failed; see $out/console.txt" >&2
+		exit 1
+	fi
+	raws+=("$out/raw-$p.json")
+done
+/usr/bin/python3 tools/bench-merge.py "${raws[@]}" -o "$out/raw.json"
 echo "bench.sh: ran in $((SECONDS - start)) s"
 ln -sfn "$(basename "$out")" bench/results/latest
 

@@ -19,6 +19,7 @@ import tempfile
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.getcwd()
 REPORT = os.path.join(ROOT, "tools", "bench-report.py")
 COMPARE = os.path.join(ROOT, "tools", "bench-compare.py")
+MERGE = os.path.join(ROOT, "tools", "bench-merge.py")
 failures = []
 
 
@@ -129,6 +130,41 @@ with tempfile.TemporaryDirectory() as tmp:
     run_json(after, dict(BASE, **{"sysfast/audit/hooks:1/args:2": 12.0 * 1.05}))
     rc, out = tool(COMPARE, good, after)
     check(rc == 0, "compare passes a 5% change at the default threshold")
+
+    # Several processes: bench-merge pools their repetitions and drops
+    # each process's own aggregates.
+    p1, p2 = os.path.join(tmp, "p1.json"), os.path.join(tmp, "p2.json")
+    merged = os.path.join(tmp, "merged.json")
+    run_json(p1, BASE)
+    run_json(p2, dict(BASE, **{"sysfast/audit/hooks:1/args:2": 30.0}))
+    with open(p1) as f:
+        data = json.load(f)
+    data["benchmarks"].append({
+        "name": "sysfast/audit/hooks:1/args:2_median",
+        "run_name": "sysfast/audit/hooks:1/args:2", "run_type": "aggregate",
+        "aggregate_name": "median", "time_unit": "ns", "real_time": 999.0,
+        "cpu_time": 999.0, "family_index": 0, "per_family_instance_index": 0})
+    with open(p1, "w") as f:
+        json.dump(data, f)
+    rc, out = tool(MERGE, p1, p2, "-o", merged)
+    check(rc == 0, "merge exits 0 on two runs")
+    with open(merged) as f:
+        data = json.load(f)
+    reps = [b for b in data["benchmarks"]
+            if b.get("run_name") == "sysfast/audit/hooks:1/args:2"]
+    check(data["context"].get("processes") == 2 and data["context"].get("num_cpus") == 2,
+          "the merged context is the first run's, with processes = 2")
+    check(len(reps) == 6 and all(b["run_type"] == "iteration" for b in reps),
+          "the merged run has every repetition of both and no aggregate")
+    rc, out = tool(REPORT, merged, "--out-dir", tmp)
+    cells = row(out, "audit/hooks:1/args:2")
+    check(rc == 0 and cells is not None and cells[1] == "20.9",
+          "the report's median is over both processes' repetitions (20.9)")
+    check("2 processes, repetitions pooled" in out, "the report says how many processes")
+    rc, out = tool(MERGE, p1, os.path.join(tmp, "missing.json"), "-o", merged)
+    check(rc != 0 and "missing.json" in out, "merge names a file it cannot read")
+    rc, out = tool(MERGE, REPORT, "-o", merged)
+    check(rc != 0 and "bench-report.py" in out, "merge refuses a file that is not JSON")
 
 print(f"{len(failures)} failed")
 sys.exit(1 if failures else 0)
