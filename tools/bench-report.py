@@ -435,7 +435,7 @@ def update_page(page, docdir, md, m):
         "",
         f"Files: [{docdir}/table.md]({docdir}/table.md), "
         f"[{docdir}/results.json]({docdir}/results.json), "
-        f"[{docdir}/raw.json]({docdir}/raw.json) (Google Benchmark's JSON, every repetition).",
+        f"[{docdir}/raw.json]({docdir}/raw.json) (Google Benchmark's JSON: every repetition of every process).",
         "",
     ]
     with open(page, "w") as f:
