@@ -101,6 +101,22 @@ static inline int raise_filtered(void)
 	return SYSFAST_AUDIT("bench.f17", SYSFAST_STR("x"), SYSFAST_INT(1));
 }
 
+/* sysfast_audit with a format, as a C program writes it: a literal event
+ * and format, so the macro's call site keeps the id and the format's
+ * verdict, and each call reads the arguments and dispatches (audit.h). */
+static inline int raise_format(void)
+{
+	return sysfast_audit(BENCH_EVENT, "(si)", "x", 1);
+}
+
+/* The function itself, as C++ or a call through a pointer reaches it: the
+ * name is looked up and the format checked on every call, as PySys_Audit
+ * does. */
+static inline int raise_format_fn(void)
+{
+	return (sysfast_audit)(BENCH_EVENT, "(si)", "x", 1);
+}
+
 /* ---- bodies ---- */
 
 #define BENCH_AUDIT_BODY(fn, raise)                                                                \
@@ -121,40 +137,8 @@ BENCH_AUDIT_BODY(bm_audit_args0, raise_args0)
 BENCH_AUDIT_BODY(bm_audit_args2, raise_args2)
 BENCH_AUDIT_BODY(bm_audit_args4, raise_args4)
 BENCH_AUDIT_BODY(bm_audit_filtered, raise_filtered)
-
-/* sysfast_audit with a format, as a C program writes it: a literal event
- * and format, so the macro's call site keeps the id and the format's
- * verdict, and each call reads the arguments and dispatches (audit.h). */
-static void bm_audit_format(sysfast_bench_state *st)
-{
-	int acc = 0;
-
-	if (sysfast_audit(BENCH_EVENT, "(si)", "x", 1) != 0)
-		sysfast_bench_skip(st, sysfast_err_message());
-	SYSFAST_BENCH_LOOP(st)
-	{
-		int rc = sysfast_audit(BENCH_EVENT, "(si)", "x", 1);
-		SYSFAST_BENCH_CONSUME(acc, rc);
-	}
-	sysfast_bench_expect_zero(st, acc, "an audit call failed");
-}
-
-/* The function itself, as C++ or a call through a pointer reaches it: the
- * name is looked up and the format checked on every call, as PySys_Audit
- * does. */
-static void bm_audit_format_fn(sysfast_bench_state *st)
-{
-	int acc = 0;
-
-	if ((sysfast_audit)(BENCH_EVENT, "(si)", "x", 1) != 0)
-		sysfast_bench_skip(st, sysfast_err_message());
-	SYSFAST_BENCH_LOOP(st)
-	{
-		int rc = (sysfast_audit)(BENCH_EVENT, "(si)", "x", 1);
-		SYSFAST_BENCH_CONSUME(acc, rc);
-	}
-	sysfast_bench_expect_zero(st, acc, "an audit call failed");
-}
+BENCH_AUDIT_BODY(bm_audit_format, raise_format)
+BENCH_AUDIT_BODY(bm_audit_format_fn, raise_format_fn)
 
 /* sysfast_audit_args with an interned id and a tuple built once. */
 static void bm_audit_prebuilt(sysfast_bench_state *st)

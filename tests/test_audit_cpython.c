@@ -39,13 +39,6 @@ static int test_hook(sysfast_event_id id, const char *name, const sysfast_args *
 	return 0;
 }
 
-static int fresh_runtime(void **state)
-{
-	(void)state;
-	sysfast_fini();
-	return sysfast_init();
-}
-
 /* test_basic: sys.audit("test_event", 1, 2, 3) reaches the hook as
  * ("test_event", (1, 2, 3)). */
 static void test_basic(void **state)
@@ -102,9 +95,9 @@ static void test_block_add_hook_baseexception(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup(test_basic, fresh_runtime),
-	    cmocka_unit_test_setup(test_block_add_hook, fresh_runtime),
-	    cmocka_unit_test_setup(test_block_add_hook_baseexception, fresh_runtime),
+	    cmocka_unit_test_setup(test_basic, testutil_runtime_fresh),
+	    cmocka_unit_test_setup(test_block_add_hook, testutil_runtime_fresh),
+	    cmocka_unit_test_setup(test_block_add_hook_baseexception, testutil_runtime_fresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,13 +35,6 @@ static int cantrace_hook(sysfast_event_id id, const char *name, const sysfast_ar
 	return 0;
 }
 
-static int fresh_runtime(void **state)
-{
-	(void)state;
-	sysfast_fini();
-	return sysfast_init();
-}
-
 static void test_tracing_is_suspended_in_plain_hooks_and_not_in_cantrace_ones(void **state)
 {
 	const sysfast_hook_options cantrace = {SYSFAST_HOOK_CANTRACE, NULL, 0};
@@ -91,9 +84,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(
-	        test_tracing_is_suspended_in_plain_hooks_and_not_in_cantrace_ones, fresh_runtime),
-	    cmocka_unit_test_setup(test_suspension_nests_inside_a_tracer, fresh_runtime),
-	    cmocka_unit_test_setup(test_failing_hook_leaves_the_counter_as_it_was, fresh_runtime),
+	        test_tracing_is_suspended_in_plain_hooks_and_not_in_cantrace_ones,
+	        testutil_runtime_fresh),
+	    cmocka_unit_test_setup(test_suspension_nests_inside_a_tracer, testutil_runtime_fresh),
+	    cmocka_unit_test_setup(test_failing_hook_leaves_the_counter_as_it_was,
+	                           testutil_runtime_fresh),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

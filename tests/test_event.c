@@ -287,19 +287,6 @@ static void test_intern_when_not_initialized_is_system_error(void **state)
 	assert_int_equal(sysfast_init(), 0);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sysfast_init();
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sysfast_fini();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,5 +311,5 @@ int main(void)
 	    cmocka_unit_test(test_intern_when_not_initialized_is_system_error),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);
 }

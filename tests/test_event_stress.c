@@ -202,24 +202,11 @@ static void test_concurrent_interns_give_one_dense_id_per_name(void **state)
 	free(w);
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sysfast_init();
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sysfast_fini();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_concurrent_interns_give_one_dense_id_per_name),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);
 }

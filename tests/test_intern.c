@@ -632,19 +632,6 @@ static int print_hash(void)
 	return 0;
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sysfast_init();
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sysfast_fini();
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,5 +668,5 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--print-hash") == 0)
 		return print_hash();
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);
 }

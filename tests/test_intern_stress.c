@@ -189,24 +189,11 @@ static void test_concurrent_interns_and_drops_keep_identity_and_mortality(void *
 	assert_no_error();
 }
 
-static int group_setup(void **state)
-{
-	(void)state;
-	return sysfast_init();
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	sysfast_fini();
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_concurrent_interns_and_drops_keep_identity_and_mortality),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);
 }

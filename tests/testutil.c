@@ -27,6 +27,27 @@ void testutil_assert_error(const sysfast_exc_type *t, const char *needle, const 
 	sysfast_err_clear();
 }
 
+int testutil_runtime_up(void **state)
+{
+	(void)state;
+	return sysfast_init();
+}
+
+int testutil_runtime_down(void **state)
+{
+	(void)state;
+	sysfast_fini();
+	return 0;
+}
+
+int testutil_runtime_fresh(void **state)
+{
+	(void)state;
+	sysfast_fini();
+	sysfast_err_clear();
+	return sysfast_init();
+}
+
 void testutil_assert_no_error(const char *file, int line)
 {
 	const sysfast_exc_type *got = sysfast_err_occurred();

@@ -24,6 +24,17 @@ void testutil_assert_error(const sysfast_exc_type *t, const char *needle, const 
 void testutil_assert_no_error(const char *file, int line);
 
 /*
+ * cmocka fixtures. testutil_runtime_up and _down: sysfast_init and
+ * sysfast_fini around a whole group. testutil_runtime_fresh: a new runtime
+ * for each test (fini, which drops every hook; the thread's error
+ * cleared; init). A file whose hooks record what they see resets that
+ * between fini and init in a fixture of its own.
+ */
+int testutil_runtime_up(void **state);
+int testutil_runtime_down(void **state);
+int testutil_runtime_fresh(void **state);
+
+/*
  * The calling thread's heap use, for "never allocates" tests:
  * jemalloc's per-thread counters (thread.allocatedp / deallocatedp, read
  * through volatile pointers) where the build links jemalloc, the
