@@ -370,18 +370,26 @@ static const struct config cfg_pending_failing = {"a pending error and a failing
 
 /* ---- the entry points, each one call site ---- */
 
-enum entry { E_AUDIT, E_AUDIT_FN, E_VAUDIT, E_AUDIT_ARGS, E_MACRO, E_ACTIVE, E_INTERN, N_ENTRIES };
+enum entry {
+	E_AUDIT,
+	E_AUDIT_FLAT,
+	E_AUDIT_FN,
+	E_VAUDIT,
+	E_AUDIT_ARGS,
+	E_MACRO,
+	E_ACTIVE,
+	E_INTERN,
+	N_ENTRIES
+};
 
-/* sysfast_audit twice: through the call-site macro (a literal event and
- * format) and through the function itself. */
+/* sysfast_audit three times: through the call-site macro (a literal event
+ * and format) with a format it builds inline and with one the library
+ * builds from the site's array, and through the function itself. */
 static const char *const entry_names[N_ENTRIES] = {
-    "sysfast_audit (call site)",
-    "sysfast_audit (function)",
-    "sysfast_vaudit",
-    "sysfast_audit_args",
-    "SYSFAST_AUDIT",
-    "sysfast_audit_active",
-    "sysfast_event_intern",
+    "sysfast_audit (call site)", "sysfast_audit (call site, \"s#i\")",
+    "sysfast_audit (function)",  "sysfast_vaudit",
+    "sysfast_audit_args",        "SYSFAST_AUDIT",
+    "sysfast_audit_active",      "sysfast_event_intern",
 };
 
 static int vaudit(const char *event, const char *format, ...)
@@ -404,6 +412,8 @@ static long call_entry(enum entry e)
 	switch (e) {
 	case E_AUDIT:
 		return sysfast_audit(EVENT, "(si)", "x", 1);
+	case E_AUDIT_FLAT:
+		return sysfast_audit(EVENT, "s#i", "x", (ssize_t)1, 1);
 	case E_AUDIT_FN:
 		return (sysfast_audit)(EVENT, "(si)", "x", 1);
 	case E_VAUDIT:
@@ -712,6 +722,11 @@ static int call_rejected(int which)
 		return sysfast_audit(EVENT, "(si", "x", 1);
 	case 5:
 		return sysfast_audit("", "i", 1);
+#ifndef SYSFAST_NO_AUDIT_SITES
+	case 6:
+		/* Only a call site can tell; the function would read on. */
+		return sysfast_audit(EVENT, "(si)", "x");
+#endif
 	default:
 		return sysfast_audit(NULL, "i", 1);
 	}
@@ -725,10 +740,17 @@ static void test_audit_rejecting_bad_input_allocates_nothing(void **state)
 	                                   "unknown event id",
 	                                   "unclosed tuple format at a call site",
 	                                   "empty event name at a call site",
+#ifndef SYSFAST_NO_AUDIT_SITES
+	                                   "too few arguments at a call site",
+#endif
 	                                   "NULL event name"};
-	const sysfast_exc_type *const *want[] = {
-	    &sysfast_SystemError, &sysfast_SystemError, &sysfast_ValueError, &sysfast_ValueError,
-	    &sysfast_SystemError, &sysfast_ValueError,  &sysfast_ValueError};
+	const sysfast_exc_type *const *want[] = {&sysfast_SystemError, &sysfast_SystemError,
+	                                         &sysfast_ValueError,  &sysfast_ValueError,
+	                                         &sysfast_SystemError, &sysfast_ValueError,
+#ifndef SYSFAST_NO_AUDIT_SITES
+	                                         &sysfast_SystemError,
+#endif
+	                                         &sysfast_ValueError};
 	bool ok = true;
 
 	(void)state;

@@ -14,6 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* drive_raw below calls a site's inline code with a count that is not a
+ * constant, so clang says it cannot unroll the value loop as audit.h
+ * asks (with the macro, the count is always a constant). */
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wpass-failed"
+#endif
 #include "testutil.h"
 
 /* What the recording hook saw last, and how often it ran. */
@@ -22,6 +28,9 @@ static struct {
 	const char *name;
 	size_t n;
 	sysfast_arg items[4];
+	/* The first bytes of each text item: 'c' and 'C' text lives in the
+	 * call's own buffer, gone once it returns. */
+	char text[4][16];
 	int fail; /* return -1 with sysfast_PermissionError */
 } seen;
 
@@ -36,8 +45,13 @@ static int rec_hook(sysfast_event_id id, const char *name, const sysfast_args *a
 	__atomic_fetch_add(&seen.calls, 1, __ATOMIC_RELAXED);
 	seen.name = name;
 	seen.n = args->n;
-	for (size_t i = 0; i < args->n && i < 4; i++)
-		seen.items[i] = args->items[i];
+	for (size_t i = 0; i < args->n && i < 4; i++) {
+		const sysfast_arg *a = &args->items[i];
+
+		seen.items[i] = *a;
+		if (a->kind == SYSFAST_ARG_STR || a->kind == SYSFAST_ARG_BYTES)
+			memcpy(seen.text[i], a->v.s, a->len < 16 ? a->len : 16);
+	}
 	if (seen.fail) {
 		sysfast_err_set(sysfast_PermissionError, "refused by the test hook");
 		return -1;
@@ -238,6 +252,14 @@ static void test_site_called_before_any_hook_works_once_one_is_added(void **stat
  * (GCC 12 and clang 14 do not fold there: their calls go to the
  * function); the site itself is driven directly here, as such code would.
  */
+static int drive_site(struct sysfast__fmt_site *site, const char *event, const char *format, int v)
+{
+	const struct sysfast__raw raw[] = {SYSFAST__RAWS(v){0, 0}};
+	sysfast_arg vals[2];
+
+	return sysfast__audit_fmt(site, event, format, raw, 1, vals);
+}
+
 static inline __attribute__((always_inline)) int raise_via_shared_site(const char *event,
                                                                        const char *format, int v)
 {
@@ -251,13 +273,13 @@ static void test_site_shared_by_different_literals_raises_each_event(void **stat
 	(void)state;
 	add_hook();
 	for (int r = 0; r < ROUNDS; r++) {
-		assert_int_equal(sysfast__audit_at(&site, "site.one", "i", 1), 0);
+		assert_int_equal(drive_site(&site, "site.one", "i", 1), 0);
 		assert_string_equal(seen.name, "site.one");
 		assert_int_equal(seen.items[0].kind, SYSFAST_ARG_INT);
-		assert_int_equal(sysfast__audit_at(&site, "site.two", "(p)", 1), 0);
+		assert_int_equal(drive_site(&site, "site.two", "(p)", 1), 0);
 		assert_string_equal(seen.name, "site.two");
 		assert_int_equal(seen.items[0].kind, SYSFAST_ARG_BOOL);
-		assert_int_equal(sysfast__audit_at(&site, "site.one", "(s#", 1), -1);
+		assert_int_equal(drive_site(&site, "site.one", "(s#", 1), -1);
 		assert_error(sysfast_SystemError, NULL);
 		assert_int_equal(raise_via_shared_site("site.one", "i", 1), 0);
 		assert_string_equal(seen.name, "site.one");
@@ -266,6 +288,192 @@ static void test_site_shared_by_different_literals_raises_each_event(void **stat
 		assert_int_equal(seen.items[0].kind, SYSFAST_ARG_BOOL);
 	}
 	assert_int_equal(seen.calls, 4 * ROUNDS);
+}
+
+/* A site driven directly, as the macro expands it: raw[0..n). */
+static int drive_raw(struct sysfast__fmt_site *site, const char *event, const char *format,
+                     const struct sysfast__raw *raw, size_t n)
+{
+	sysfast_arg vals[8];
+
+	assert_true(n < 8);
+	return sysfast__audit_fmt(site, event, format, raw, n, vals);
+}
+
+/* Which formats a site binds to, and which of those it builds itself:
+ * one simple code per argument, nothing else. */
+static void test_site_builds_only_one_simple_code_per_argument_itself(void **state)
+{
+	static const struct {
+		const char *format;
+		size_t n;
+		int rc;
+		unsigned state; /* 2: bound */
+		bool simple;
+	} cases[] = {
+	    {"(si)", 2, 0, 2, true},    {"si", 2, 0, 2, true},     {"(sidO)", 4, 0, 2, true},
+	    {NULL, 0, 0, 2, true},      {"", 0, 0, 2, true},       {"()", 0, 0, 2, true},
+	    {"s#i", 3, 0, 2, false},    {"s, i", 2, 0, 2, false},  {"(s i)", 2, 0, 2, false},
+	    {"i", 3, 0, 2, false},      {"(ci)", 2, 0, 2, false},  {"(sC)", 2, 0, 2, false},
+	    {"((si))", 2, 0, 0, false}, {"(si)", 1, -1, 0, false}, {"(s!)", 2, -1, 0, false},
+	};
+	static const int obj = 0;
+	/* "s#" reads the 1 as the length of "x". */
+	const struct sysfast__raw raw[] = {
+	    SYSFAST__RAWS("x", 1, 2.5, (const struct sysfast_object *)&obj){0, 0}};
+
+	(void)state;
+	add_hook();
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct sysfast__fmt_site site = {0};
+
+		for (int r = 0; r < ROUNDS; r++) {
+			assert_int_equal(
+			    drive_raw(&site, "site.bind", cases[c].format, raw, cases[c].n),
+			    cases[c].rc);
+			if (cases[c].rc)
+				assert_error(sysfast_SystemError, NULL);
+		}
+		assert_int_equal(site.state, cases[c].state);
+		if (cases[c].state == 2) {
+			assert_int_equal(site.simple, cases[c].simple);
+			assert_int_equal(site.site.id, sysfast_event_intern("site.bind"));
+			assert_string_equal(site.site.name, "site.bind");
+		}
+	}
+}
+
+/* The function reads past the caller's arguments (undefined); a site
+ * knows how many it was given and says so, on every call, whoever
+ * listens. */
+static void test_site_with_fewer_arguments_than_its_format_reads_fails(void **state)
+{
+	static const char *const other[] = {"site.other"};
+	const sysfast_hook_options opts = {0, other, 1};
+	const struct sysfast__raw raw[] = {SYSFAST__RAWS("x"){0, 0}};
+	struct sysfast__fmt_site site = {0};
+
+	(void)state;
+	assert_int_equal(drive_raw(&site, "site.few", "(si)", raw, 1), 0); /* no hook at all */
+	assert_int_equal(sysfast_add_audit_hook_ex(rec_hook, NULL, &opts), 0);
+	for (int r = 0; r < ROUNDS; r++) {
+		assert_int_equal(drive_raw(&site, "site.few", "(si)", raw, 1), -1);
+		assert_error(sysfast_SystemError,
+		             "audit format \"(si)\" reads 2 arguments, the call passes 1");
+	}
+	add_hook();
+	for (int r = 0; r < ROUNDS; r++) {
+		assert_int_equal(drive_raw(&site, "site.few", "s#", raw, 1), -1);
+		assert_error(sysfast_SystemError, "reads 2 arguments, the call passes 1");
+	}
+	assert_int_equal(site.state, 0);
+	assert_int_equal(seen.calls, 0);
+}
+
+/* Where the function would read an unrelated register, a site reads 0. */
+static void test_site_reads_an_argument_of_the_wrong_kind_as_zero(void **state)
+{
+	const struct sysfast__raw raw[] = {SYSFAST__RAWS(3, 2.5){0, 0}};
+
+	(void)state;
+	add_hook();
+	for (int r = 0; r < ROUNDS; r++) {
+		struct sysfast__fmt_site a = {0}, b = {0};
+
+		assert_int_equal(drive_raw(&a, "site.kind", "d", raw, 1), 0);
+		assert_true(seen.items[0].kind == SYSFAST_ARG_FLOAT && seen.items[0].v.f == 0.0);
+		assert_int_equal(drive_raw(&b, "site.kind", "(ii)", raw, 2), 0);
+		assert_true(seen.items[0].kind == SYSFAST_ARG_INT && seen.items[0].v.i == 3);
+		assert_true(seen.items[1].kind == SYSFAST_ARG_INT && seen.items[1].v.i == 0);
+	}
+}
+
+/* `a` and its text, as recorded in seen.text, against seen's first item. */
+static void assert_same_arg(const sysfast_arg *a, const char *a_text)
+{
+	const sysfast_arg *b = &seen.items[0];
+
+	assert_int_equal(a->kind, b->kind);
+	assert_int_equal(a->len, b->len);
+	if (a->kind == SYSFAST_ARG_FLOAT)
+		assert_true(a->v.f == b->v.f);
+	else if (a->kind == SYSFAST_ARG_STR || a->kind == SYSFAST_ARG_BYTES)
+		assert_memory_equal(a_text, seen.text[0], a->len < 16 ? a->len : 16);
+	else
+		assert_true(a->v.u == b->v.u);
+}
+
+/* One value through a site (bound from the second round on) and through
+ * the function: the same argument. */
+#define ASSERT_SITE_BUILDS_AS_FUNCTION(format, ...)                                                \
+	do {                                                                                       \
+		for (int r_ = 0; r_ < ROUNDS; r_++) {                                              \
+			sysfast_arg by_site;                                                       \
+			char text[16];                                                             \
+			assert_int_equal(sysfast_audit("site.same", format, __VA_ARGS__), 0);      \
+			by_site = seen.items[0];                                                   \
+			memcpy(text, seen.text[0], sizeof(text));                                  \
+			assert_int_equal((sysfast_audit)("site.same", format, __VA_ARGS__), 0);    \
+			assert_same_arg(&by_site, text);                                           \
+		}                                                                                  \
+	} while (0)
+
+static void test_site_builds_each_simple_code_as_the_function_does(void **state)
+{
+	static const int obj = 0;
+	const struct sysfast_object *o = (const struct sysfast_object *)&obj;
+
+	(void)state;
+	add_hook();
+	ASSERT_SITE_BUILDS_AS_FUNCTION("s", "text");
+	ASSERT_SITE_BUILDS_AS_FUNCTION("(s)", (const char *)NULL);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("z", (const char *)NULL);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("z", "t");
+	ASSERT_SITE_BUILDS_AS_FUNCTION("y", "by");
+	ASSERT_SITE_BUILDS_AS_FUNCTION("y", (const char *)NULL);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("b", -3);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("h", 300);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("i", INT32_MIN);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("(i)", -1);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("l", (long)INT64_MIN);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("L", (long long)INT64_MAX);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("n", (ssize_t)-5);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("B", 255u);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("H", 65535u);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("I", UINT32_MAX);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("k", (unsigned long)UINT64_MAX);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("K", (unsigned long long)UINT64_MAX);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("d", -2.5);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("f", 1.5f);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("p", 7);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("p", 0);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("P", (const void *)&obj);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("O", o);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("S", o);
+	ASSERT_SITE_BUILDS_AS_FUNCTION("(c)", 'q');
+	ASSERT_SITE_BUILDS_AS_FUNCTION("s#", "abc", (ssize_t)2);
+}
+
+/* A site takes up to 64 arguments (audit.h): 32 counted strings. */
+static void test_site_takes_64_arguments(void **state)
+{
+	const char *t = "abcdefgh";
+
+	(void)state;
+	add_hook();
+	for (int r = 0; r < ROUNDS; r++) {
+#define S8(n) t, (ssize_t)(n), t, (ssize_t)(n), t, (ssize_t)(n), t, (ssize_t)(n)
+		assert_int_equal(sysfast_audit("site.many",
+		                               "s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#"
+		                               "s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#s#",
+		                               S8(1), S8(2), S8(3), S8(4), S8(5), S8(6), S8(7),
+		                               S8(8)),
+		                 0);
+#undef S8
+		assert_int_equal(seen.n, 32);
+		assert_int_equal(seen.items[0].len, 1);
+		assert_int_equal(seen.items[3].len, 1);
+	}
 }
 
 static void test_site_evaluates_its_arguments_once_whoever_listens(void **state)
@@ -445,6 +653,11 @@ int main(void)
 	    T(test_site_measures_long_strings_whole),
 	    T(test_site_builds_every_flat_code),
 	    T(test_site_with_a_nested_format_builds_it_too),
+	    T(test_site_builds_only_one_simple_code_per_argument_itself),
+	    T(test_site_with_fewer_arguments_than_its_format_reads_fails),
+	    T(test_site_reads_an_argument_of_the_wrong_kind_as_zero),
+	    T(test_site_builds_each_simple_code_as_the_function_does),
+	    T(test_site_takes_64_arguments),
 	    T(test_site_with_a_bad_format_fails_every_call),
 	    T(test_site_with_a_bad_name_fails_every_call),
 	    T(test_site_reports_bad_values_on_every_call),

@@ -116,6 +116,7 @@ static int format_error(const sysfast_exc_type *t, const char *what, const char 
 /* What the check pass learns about a valid format. */
 struct shape {
 	size_t n_slots;   /* every value and tuple */
+	size_t n_args;    /* C arguments read: one per value, two for '#' */
 	size_t n_top;     /* values and tuples at the top level */
 	size_t max_depth; /* deepest nesting of parentheses */
 	bool tuple_first; /* the first top-level value is a tuple */
@@ -158,8 +159,12 @@ static int check(const char *format, struct shape *sh)
 			open_pos = pos;
 		if (depth > sh->max_depth)
 			sh->max_depth = depth;
-		if (takes_length(*p) && p[1] == '#')
+		if (*p != '(')
+			sh->n_args++;
+		if (takes_length(*p) && p[1] == '#') {
+			sh->n_args++;
 			p++;
+		}
 	}
 	if (depth > 0)
 		return format_error(sysfast_SystemError, "unmatched", format, open_pos);
@@ -216,11 +221,30 @@ int sysfast__format_check(const char *format, size_t *n_slots)
 	return 0;
 }
 
+/* Where the second pass reads the arguments: a va_list, or the array
+ * that a sysfast_audit() call site stored (audit.h), which holds every
+ * integer and pointer as its bits and every double as itself. */
+struct source {
+	va_list *va;
+	const struct sysfast__raw *raw; /* NULL: read va */
+	size_t next;                    /* the next raw argument */
+};
+
+/* The next argument, as `type` (an integer or pointer type), or as a
+ * double; `raw` tells which source, and is a constant wherever the
+ * function's path runs, so that it pays nothing for the other. A raw
+ * array was checked to hold every argument the format reads before the
+ * second pass starts. */
+#define NEXT(src, from_raw, type)                                                                  \
+	((from_raw) ? (type)(uintptr_t)(src)->raw[(src)->next++].u : va_arg(*(src)->va, type))
+#define NEXT_DOUBLE(src, from_raw)                                                                 \
+	((from_raw) ? (src)->raw[(src)->next++].f : va_arg(*(src)->va, double))
+
 /* The second pass's state. */
 struct builder {
 	struct sysfast__argbuf *buf;
 	const char *format;
-	va_list *va;
+	struct source *src;
 	size_t next_free; /* first slot not yet reserved */
 };
 
@@ -285,10 +309,11 @@ static size_t utf8_encode(uint32_t cp, char *out)
 
 /* 's' 'z' 'y', with or without '#'. The length is read even for a NULL
  * pointer, to stay in step with the caller's arguments. */
-static inline sysfast_arg read_text(char code, bool counted, va_list *va)
+static inline __attribute__((always_inline)) sysfast_arg read_text(char code, bool counted,
+                                                                   struct source *src, bool raw)
 {
-	const char *s = va_arg(*va, const char *);
-	ssize_t n = counted ? va_arg(*va, ssize_t) : -1;
+	const char *s = NEXT(src, raw, const char *);
+	ssize_t n = counted ? NEXT(src, raw, ssize_t) : -1;
 	size_t len;
 
 	if (!s)
@@ -302,7 +327,7 @@ static inline sysfast_arg read_text(char code, bool counted, va_list *va)
 static int build_char(struct builder *b, const char *p, size_t idx)
 {
 	char *text = b->buf->text[idx];
-	int v = va_arg(*b->va, int);
+	int v = NEXT(b->src, b->src->raw != NULL, int);
 	char what[64];
 
 	memset(text, 0, sizeof(b->buf->text[idx]));
@@ -322,7 +347,8 @@ static int build_char(struct builder *b, const char *p, size_t idx)
 /* 'O' and 'S': CPython would crash on NULL (Py_INCREF); we refuse it. */
 static int build_object(struct builder *b, const char *p, size_t idx)
 {
-	const struct sysfast_object *o = va_arg(*b->va, const struct sysfast_object *);
+	const struct sysfast_object *o =
+	    NEXT(b->src, b->src->raw != NULL, const struct sysfast_object *);
 
 	if (!o)
 		return format_error(sysfast_SystemError, "NULL object passed to", b->format,
@@ -335,17 +361,18 @@ static int build_object(struct builder *b, const char *p, size_t idx)
  * a '#' it consumes. One switch for every code: this runs once per value
  * of every audit call. 'b' 'h' 'B' 'H' take the promoted int or unsigned
  * unchecked, like Py_BuildValue; 'f' is a promoted double. */
-static inline int build_value(struct builder *b, const char **pp, size_t idx)
+static inline __attribute__((always_inline)) int
+build_value_from(struct builder *b, const char **pp, size_t idx, bool raw)
 {
 	sysfast_arg *slot = &b->buf->slots[idx];
-	va_list *va = b->va;
+	struct source *src = b->src;
 	const char *p = *pp;
 
 	switch (*p) {
 	case 's':
 	case 'z':
 	case 'y':
-		*slot = read_text(*p, p[1] == '#', va);
+		*slot = read_text(*p, p[1] == '#', src, raw);
 		*pp += p[1] == '#';
 		return 0;
 	case 'c':
@@ -355,39 +382,56 @@ static inline int build_value(struct builder *b, const char **pp, size_t idx)
 	case 'S':
 		return build_object(b, p, idx);
 	case 'l':
-		*slot = SYSFAST_INT(va_arg(*va, long));
+		*slot = SYSFAST_INT(NEXT(src, raw, long));
 		return 0;
 	case 'L':
-		*slot = SYSFAST_INT(va_arg(*va, long long));
+		*slot = SYSFAST_INT(NEXT(src, raw, long long));
 		return 0;
 	case 'n':
-		*slot = SYSFAST_INT(va_arg(*va, ssize_t));
+		*slot = SYSFAST_INT(NEXT(src, raw, ssize_t));
 		return 0;
 	case 'B':
 	case 'H':
 	case 'I':
-		*slot = SYSFAST_UINT(va_arg(*va, unsigned int));
+		*slot = SYSFAST_UINT(NEXT(src, raw, unsigned int));
 		return 0;
 	case 'k':
-		*slot = SYSFAST_UINT(va_arg(*va, unsigned long));
+		*slot = SYSFAST_UINT(NEXT(src, raw, unsigned long));
 		return 0;
 	case 'K':
-		*slot = SYSFAST_UINT(va_arg(*va, unsigned long long));
+		*slot = SYSFAST_UINT(NEXT(src, raw, unsigned long long));
 		return 0;
 	case 'd':
 	case 'f':
-		*slot = SYSFAST_FLOAT(va_arg(*va, double));
+		*slot = SYSFAST_FLOAT(NEXT_DOUBLE(src, raw));
 		return 0;
 	case 'p':
-		*slot = SYSFAST_BOOL(va_arg(*va, int) != 0);
+		*slot = SYSFAST_BOOL(NEXT(src, raw, int) != 0);
 		return 0;
 	case 'P':
-		*slot = SYSFAST_PTR(va_arg(*va, const void *));
+		*slot = SYSFAST_PTR(NEXT(src, raw, const void *));
 		return 0;
 	default: /* 'b' 'h' 'i' */
-		*slot = SYSFAST_INT(va_arg(*va, int));
+		*slot = SYSFAST_INT(NEXT(src, raw, int));
 		return 0;
 	}
+}
+
+/* build_value_from for each source: the switch is compiled once per
+ * source and neither tests which one it reads. */
+static int build_value_va(struct builder *b, const char **pp, size_t idx)
+{
+	return build_value_from(b, pp, idx, false);
+}
+
+static int build_value_raw(struct builder *b, const char **pp, size_t idx)
+{
+	return build_value_from(b, pp, idx, true);
+}
+
+static int build_value(struct builder *b, const char **pp, size_t idx)
+{
+	return b->src->raw ? build_value_raw(b, pp, idx) : build_value_va(b, pp, idx);
 }
 
 /* Opens the tuple whose '(' is at `p` in slot `idx`: reserves its
@@ -433,22 +477,22 @@ static int build_all(struct builder *b, size_t n_top)
  * tuple around them, which the result unwraps anyway. The `n` values whose
  * codes vals[] points at go into slots[0..n), no blocks to reserve. */
 static inline __attribute__((always_inline)) int
-build_flat(struct builder *b, const char *const *vals, size_t n, sysfast_args *out)
+build_flat(struct builder *b, const char *const *vals, size_t n, sysfast_args *out, bool raw)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *p = vals[i];
 
 		/* The two codes of nearly every audit format, here rather than
-		 * through build_value, which the compiler keeps out of line. */
+		 * through build_value_va or _raw, which stay out of line. */
 		if (*p == 'i') {
-			b->buf->slots[i] = SYSFAST_INT(va_arg(*b->va, int));
+			b->buf->slots[i] = SYSFAST_INT(NEXT(b->src, raw, int));
 			continue;
 		}
 		if (*p == 's' && p[1] != '#') {
-			b->buf->slots[i] = read_text('s', false, b->va);
+			b->buf->slots[i] = read_text('s', false, b->src, raw);
 			continue;
 		}
-		if (build_value(b, &p, i) < 0)
+		if ((raw ? build_value_raw(b, &p, i) : build_value_va(b, &p, i)) < 0)
 			return -1;
 	}
 	out->n = n;
@@ -467,34 +511,41 @@ static size_t flat_values(const char *format, const char *vals[SYSFAST_ARGS_MAX]
 	return n;
 }
 
-/* Any other valid format, or a bad one (whose error this reports). Out of
- * line, so that the common case carries none of its stack. */
-static __attribute__((noinline)) int build_general(struct builder *b, sysfast_args *out)
+/* The second pass for any valid format, of the shape the check found. Out
+ * of line, so that the common case carries none of its stack. */
+static __attribute__((noinline)) int build_shaped(struct builder *b, const struct shape *sh,
+                                                  sysfast_args *out)
+{
+	out->items = b->buf->slots;
+	if (sh->n_slots == 0) {
+		out->n = 0;
+		return 0;
+	}
+	if (sh->max_depth == 0 || (sh->max_depth == 1 && sh->n_top == 1 && sh->tuple_first)) {
+		const char *vals[SYSFAST_ARGS_MAX];
+
+		return build_flat(b, vals, flat_values(b->format, vals), out, b->src->raw != NULL);
+	}
+	if (build_all(b, sh->n_top) < 0)
+		return -1;
+	/* PySys_Audit passes a tuple result as the arguments themselves. */
+	if (sh->n_top == 1 && b->buf->slots[0].kind == SYSFAST_ARG_TUPLE) {
+		out->n = b->buf->slots[0].len;
+		out->items = b->buf->slots[0].v.items;
+		return 0;
+	}
+	out->n = sh->n_top;
+	return 0;
+}
+
+/* Any other valid format, or a bad one (whose error this reports). */
+static int build_general(struct builder *b, sysfast_args *out)
 {
 	struct shape sh;
 
 	if (check(b->format, &sh) < 0)
 		return -1;
-	out->items = b->buf->slots;
-	if (sh.n_slots == 0) {
-		out->n = 0;
-		return 0;
-	}
-	if (sh.max_depth == 0 || (sh.max_depth == 1 && sh.n_top == 1 && sh.tuple_first)) {
-		const char *vals[SYSFAST_ARGS_MAX];
-
-		return build_flat(b, vals, flat_values(b->format, vals), out);
-	}
-	if (build_all(b, sh.n_top) < 0)
-		return -1;
-	/* PySys_Audit passes a tuple result as the arguments themselves. */
-	if (sh.n_top == 1 && b->buf->slots[0].kind == SYSFAST_ARG_TUPLE) {
-		out->n = b->buf->slots[0].len;
-		out->items = b->buf->slots[0].v.items;
-		return 0;
-	}
-	out->n = sh.n_top;
-	return 0;
+	return build_shaped(b, &sh, out);
 }
 
 bool sysfast__format_is_flat(const char *format)
@@ -504,14 +555,44 @@ bool sysfast__format_is_flat(const char *format)
 	return !format || flat_scan(format, vals) >= 0;
 }
 
-/* The second pass alone, for a format that sysfast__format_is_flat
- * accepted: the values are read as the walk meets their codes. A call site
- * checks its format once (see sysfast__audit_at); this is what every
- * later call of that site runs. */
-int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format, va_list *va,
-                             sysfast_args *out)
+/* The codes that a sysfast_audit() call site builds itself (audit.h,
+ * sysfast__fmt_values): one argument each, no text cell. */
+static bool is_site_code(char c)
 {
-	struct builder b = {buf, format, va, 0};
+	return is_value_code(c) && c != 'c' && c != 'C';
+}
+
+bool sysfast__format_site(const char *format, size_t n_raw, bool *simple)
+{
+	const char *vals[SYSFAST_ARGS_MAX];
+	long n = format ? flat_scan(format, vals) : 0;
+	size_t n_args = 0;
+	bool one_each = true;
+
+	if (n < 0)
+		return false;
+	for (long k = 0; k < n; k++) {
+		const char *p = vals[k];
+		bool counted = takes_length(*p) && p[1] == '#';
+
+		n_args += 1 + counted;
+		/* One code per argument, side by side: codes[k] is argument k. */
+		one_each =
+		    one_each && !counted && is_site_code(*p) && p == format + (*format == '(') + k;
+	}
+	*simple = one_each && n_args == n_raw;
+	return n_args <= n_raw;
+}
+
+/* The second pass alone, for a format that sysfast__format_site accepted:
+ * the values are read as the walk meets their codes. A call site checks
+ * its format once (see sysfast__audit_raw); this is what every later call
+ * of that site runs when it does not build the values itself. */
+int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format,
+                             const struct sysfast__raw *raw, sysfast_args *out)
+{
+	struct source src = {NULL, raw, 0};
+	struct builder b = {buf, format, &src, 0};
 	size_t n = 0;
 
 	out->items = buf->slots;
@@ -519,13 +600,8 @@ int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format, va
 		for (const char *p = format + (*format == '(');; p++) {
 			unsigned char cls = code_class[(unsigned char)*p];
 
-			/* As in build_flat: the two usual codes inline. */
-			if (*p == 'i') {
-				buf->slots[n++] = SYSFAST_INT(va_arg(*va, int));
-			} else if (*p == 's' && p[1] != '#') {
-				buf->slots[n++] = read_text('s', false, va);
-			} else if (cls & VALUE) {
-				if (build_value(&b, &p, n) < 0)
+			if (cls & VALUE) {
+				if (build_value_raw(&b, &p, n) < 0)
 					return -1;
 				n++;
 			} else if (!(cls & IGNORED)) {
@@ -537,14 +613,52 @@ int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format, va
 	return 0;
 }
 
+/* check, and that raw[0..n_raw) holds every argument the format reads. */
+static int check_raw(const char *format, size_t n_raw, struct shape *sh)
+{
+	size_t len;
+
+	if (check(format, sh) < 0)
+		return -1;
+	if (sh->n_args <= n_raw)
+		return 0;
+	len = strnlen(format, FORMAT_QUOTE_MAX + 1);
+	sysfast_err_format(sysfast_SystemError,
+	                   "audit format \"%.*s%s\" reads %zu argument%s, the call passes %zu",
+	                   len > FORMAT_QUOTE_MAX ? FORMAT_QUOTE_MAX : (int)len, format,
+	                   len > FORMAT_QUOTE_MAX ? "..." : "", sh->n_args,
+	                   sh->n_args == 1 ? "" : "s", n_raw);
+	return -1;
+}
+
+int sysfast__format_check_raw(const char *format, size_t n_raw)
+{
+	struct shape sh;
+
+	return check_raw(format, n_raw, &sh);
+}
+
+int sysfast__args_build_raw(struct sysfast__argbuf *buf, const char *format,
+                            const struct sysfast__raw *raw, size_t n_raw, sysfast_args *out)
+{
+	struct source src = {NULL, raw, 0};
+	struct builder b = {buf, format, &src, 0};
+	struct shape sh;
+
+	if (check_raw(format, n_raw, &sh) < 0)
+		return -1;
+	return build_shaped(&b, &sh, out);
+}
+
 int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
                         sysfast_args *out)
 {
-	struct builder b = {buf, format, va, 0};
+	struct source src = {va, NULL, 0};
+	struct builder b = {buf, format, &src, 0};
 	const char *vals[SYSFAST_ARGS_MAX];
 	long n = format ? flat_scan(format, vals) : 0;
 
 	if (SYSFAST_LIKELY(n >= 0))
-		return build_flat(&b, vals, (size_t)n, out);
+		return build_flat(&b, vals, (size_t)n, out, false);
 	return build_general(&b, out);
 }

@@ -598,17 +598,13 @@ static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
 	return __atomic_load_n(&interp->view->slot[id], __ATOMIC_RELAXED) != NULL;
 }
 
-/* The body of both format entry points, reading the arguments through *va.
- * Inline in each, so that sysfast_audit passes its own va_list by address:
- * no va_copy and no call to sysfast_vaudit on the common path. */
-static inline __attribute__((always_inline)) int vaudit(const char *event, const char *format,
-                                                        va_list *va)
+/* What both format paths do first: checks the name and finds its id for
+ * the thread's interpreter. 1 with both set when hooks are registered
+ * there; 0 when there are none (nothing else to do); -1 on a bad name. */
+static inline __attribute__((always_inline)) int
+format_event(const char *event, struct sysfast_interp **interp, sysfast_event_id *id)
 {
 	struct sysfast__thread *t;
-	struct sysfast_interp *interp;
-	struct sysfast__argbuf buf;
-	sysfast_args args;
-	sysfast_event_id id;
 
 	if (SYSFAST_UNLIKELY(!event)) {
 		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
@@ -616,12 +612,27 @@ static inline __attribute__((always_inline)) int vaudit(const char *event, const
 	}
 	if (SYSFAST_LIKELY(!audit_enabled()))
 		return 0;
-	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp))
+	*interp = sysfast__thread_interp(&t);
+	if (SYSFAST_UNLIKELY(!*interp))
 		return 0;
-	id = resolve_name(event);
-	if (!id)
-		return -1;
+	*id = resolve_name(event);
+	return *id ? 1 : -1;
+}
+
+/* The body of both format entry points, reading the arguments through *va.
+ * Inline in each, so that sysfast_audit passes its own va_list by address:
+ * no va_copy and no call to sysfast_vaudit on the common path. */
+static inline __attribute__((always_inline)) int vaudit(const char *event, const char *format,
+                                                        va_list *va)
+{
+	struct sysfast_interp *interp;
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	sysfast_event_id id;
+	int rc = format_event(event, &interp, &id);
+
+	if (rc <= 0)
+		return rc;
 	/* Nobody listens: only check the format, read no argument. */
 	if (!listened(interp, id))
 		return sysfast__format_check(format, NULL) < 0 ? -1 : 0;
@@ -661,65 +672,85 @@ static inline bool fmt_site_matches(const struct sysfast__fmt_site *site, const 
 	       && site->format == format;
 }
 
+/* sysfast_audit's body for a call site's raw arguments: vaudit, reading
+ * raw[0..n_raw) instead of a va_list. */
+static int raw_audit(const char *event, const char *format, const struct sysfast__raw *raw,
+                     size_t n_raw)
+{
+	struct sysfast_interp *interp;
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	sysfast_event_id id;
+	int rc = format_event(event, &interp, &id);
+
+	if (rc <= 0)
+		return rc;
+	if (!listened(interp, id))
+		return sysfast__format_check_raw(format, n_raw);
+	if (sysfast__args_build_raw(&buf, format, raw, n_raw, &args) < 0)
+		return -1;
+	return dispatch(interp, id, &args);
+}
+
 /*
- * The first call of a sysfast_audit() site with hooks registered: binds
- * the site when the name is valid and the format good and flat, so that
- * later calls skip both checks. Then raises the event as the function
- * does, reporting whatever is wrong. Only one thread binds a site, once:
- * a reader that sees state 2 sees every field.
+ * A call of a sysfast_audit() site that is not bound to this event and
+ * format: binds the site when the name is valid and the format flat and
+ * within the arguments given, so that later calls skip both checks. Then
+ * raises the event as the function does, reporting whatever is wrong.
+ * Only one thread binds a site, once: a reader that sees state 2 sees
+ * every field.
  */
-static __attribute__((noinline)) int
-audit_at_first(struct sysfast__fmt_site *site, const char *event, const char *format, va_list *va)
+static __attribute__((noinline)) int raw_first(struct sysfast__fmt_site *site, const char *event,
+                                               const char *format, const struct sysfast__raw *raw,
+                                               size_t n_raw)
 {
 	struct sysfast__thread *t;
 	sysfast_event_id id;
 	unsigned unbound = 0;
+	bool simple;
 
 	if (event && audit_enabled() && sysfast__thread_interp(&t)
 	    && __atomic_load_n(&site->state, __ATOMIC_RELAXED) == 0
-	    && sysfast__format_is_flat(format)) {
+	    && sysfast__format_site(format, n_raw, &simple)) {
 		struct sysfast__error saved;
 
-		/* A bad name is reported by vaudit below, not here. */
+		/* A bad name is reported by raw_audit below, not here. */
 		sysfast__err_save(&saved);
 		id = resolve_name(event);
 		sysfast__err_restore(&saved);
 		if (id
 		    && __atomic_compare_exchange_n(&site->state, &unbound, 1, false,
 		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-			site->id = id;
+			site->simple = simple;
+			site->site.name = sysfast__event_name_unchecked(id);
+			site->site.id = id;
 			site->event = event;
 			site->format = format;
 			__atomic_store_n(&site->state, 2, __ATOMIC_RELEASE);
 		}
 	}
-	return vaudit(event, format, va);
+	return raw_audit(event, format, raw, n_raw);
 }
 
-int sysfast__audit_at(struct sysfast__fmt_site *site, const char *event, const char *format, ...)
+int sysfast__audit_raw(struct sysfast__fmt_site *site, const char *event, const char *format,
+                       const struct sysfast__raw *raw, size_t n_raw)
 {
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
 	struct sysfast__argbuf buf;
 	sysfast_args args;
-	va_list va;
-	int rc;
 
-	va_start(va, format);
-	if (SYSFAST_UNLIKELY(!fmt_site_matches(site, event, format))) {
-		rc = audit_at_first(site, event, format, &va);
-	} else if (SYSFAST_LIKELY(!audit_enabled())) {
-		rc = 0;
-	} else if (SYSFAST_UNLIKELY(!(interp = sysfast__thread_interp(&t)))
-	           || !listened(interp, site->id)) {
-		rc = 0;
-	} else if (sysfast__args_build_flat(&buf, format, &va, &args) < 0) {
-		rc = -1;
-	} else {
-		rc = dispatch(interp, site->id, &args);
-	}
-	va_end(va);
-	return rc;
+	if (SYSFAST_UNLIKELY(!fmt_site_matches(site, event, format)))
+		return raw_first(site, event, format, raw, n_raw);
+	/* Bound: the name is valid and the format good for these arguments. */
+	if (!audit_enabled())
+		return 0;
+	interp = sysfast__thread_interp(&t);
+	if (SYSFAST_UNLIKELY(!interp) || !listened(interp, site->site.id))
+		return 0;
+	if (sysfast__args_build_flat(&buf, format, raw, &args) < 0)
+		return -1;
+	return dispatch(interp, site->site.id, &args);
 }
 
 /* Caches `id` and its name at a call site. Ids never change, so racing

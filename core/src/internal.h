@@ -221,11 +221,26 @@ int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list
  * else, valid or not). */
 bool sysfast__format_is_flat(const char *format);
 
-/* sysfast__args_build for a format that sysfast__format_is_flat accepted,
- * without checking it again. Fails only on a bad value ('O' with NULL, 'C'
- * out of range), as sysfast__args_build's second pass does. */
-int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format, va_list *va,
-                             sysfast_args *out);
+/* Whether a sysfast_audit() call site with `n_raw` arguments may bind to
+ * `format`: the format is flat (above) and reads at most n_raw arguments.
+ * *simple tells whether it is also one site code per argument, in order,
+ * with no separators: what sysfast__fmt_values (audit.h) builds. Sets no
+ * error. */
+bool sysfast__format_site(const char *format, size_t n_raw, bool *simple);
+
+/* sysfast__args_build for a format that sysfast__format_site accepted,
+ * reading a call site's raw arguments, without checking the format again.
+ * Fails only on a bad value ('O' with NULL, 'C' out of range), as
+ * sysfast__args_build's second pass does. */
+int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format,
+                             const struct sysfast__raw *raw, sysfast_args *out);
+
+/* sysfast__args_build reading a call site's raw arguments, raw[0..n_raw):
+ * also fails with sysfast_SystemError when the format reads more.
+ * sysfast__format_check_raw is its first pass alone. */
+int sysfast__format_check_raw(const char *format, size_t n_raw);
+int sysfast__args_build_raw(struct sysfast__argbuf *buf, const char *format,
+                            const struct sysfast__raw *raw, size_t n_raw, sysfast_args *out);
 
 /* The first pass of sysfast__args_build alone: checks `format` and counts
  * its slots without reading any argument. Returns 0, or -1 with
@@ -298,20 +313,12 @@ static inline size_t sysfast__event_len_unchecked(sysfast_event_id id)
  * a hit reads the name and the id without going through the id table.
  */
 /*
- * strlen and strcmp for the short strings of the hot paths (event names,
- * audit arguments), inline. A call to libc's goes through the PLT to an
+ * strcmp for the short strings of the hot paths (event names), inline,
+ * like sysfast__strlen (audit.h). A call to libc's goes through the PLT to an
  * IFUNC-selected routine: an indirect jump, which on some machines costs
  * more than the whole comparison (on the benchmark machine, the loop took
  * 14 ns off a 47 ns call; docs/benchmarks.md). Past 32 bytes, libc's.
  */
-static inline size_t sysfast__strlen(const char *s)
-{
-	for (size_t n = 0; n < 32; n++)
-		if (!s[n])
-			return n;
-	return 32 + strlen(s + 32);
-}
-
 static inline bool sysfast__streq(const char *a, const char *b)
 {
 	for (size_t n = 0; n < 32; n++) {

@@ -11,6 +11,7 @@
 #define SYSFAST_AUDIT_H
 
 #include <stdarg.h>
+#include <string.h>
 
 #include <sysfast/args.h>
 #include <sysfast/common.h>
@@ -85,14 +86,26 @@ SYSFAST_API int sysfast_vaudit(const char *event, const char *format, va_list va
 
 /*
  * In C, sysfast_audit is also a macro. When both `event` and `format` are
- * constants (string literals, or NULL), each call site keeps the event's
- * id and remembers that its format is good, so later calls skip the name
- * lookup and the format check; they behave exactly as the function does
- * (the arguments are evaluated once, always). Other calls go to the
- * function. A site binds on the first call that finds hooks registered,
- * and only to the event and format pointers it saw then: a site reached
- * with other pointers (a macro inside a static inline function inlined
- * with different literals) uses the function's path for those.
+ * constants (string literals, or NULL), the call site stores its
+ * arguments in a small array on the stack and keeps, in a static
+ * variable, the event's id and what it learnt of the format, so later
+ * calls skip the name lookup and the format check. When the format is one
+ * code per argument ("(si)", "iOd": no '#', no 'c' or 'C', no separators
+ * or inner tuples), the values are built and the hooks called right
+ * there, as SYSFAST_AUDIT does. The call behaves as the function does:
+ * the arguments are evaluated once, always, and every error is reported
+ * on every call. Two differences, both where the function's behaviour is
+ * undefined: a format that reads more arguments than the call passes
+ * fails with sysfast_SystemError, and an argument of the wrong kind for
+ * its code is converted (an integer for 'd', a double for 'i') instead of
+ * read as garbage.
+ *
+ * A site binds on the first call that finds hooks registered, and only to
+ * the event and format pointers it saw then: a site reached with other
+ * pointers (a macro inside a static inline function inlined with
+ * different literals) takes the general path for those. Each argument
+ * must be a scalar (an integer, a floating-point value or a pointer), and
+ * a site takes at most 64 arguments.
  *
  * The site is a static variable, so GCC warns in a non-static inline
  * function. There, or wherever the function itself is wanted, write
@@ -102,10 +115,7 @@ SYSFAST_API int sysfast_vaudit(const char *event, const char *format, va_list va
 #if !defined(__cplusplus) && !defined(SYSFAST_NO_AUDIT_SITES) && !defined(SYSFAST_BUILDING_LIBRARY)
 #define sysfast_audit(event, ...)                                                                  \
 	(__builtin_constant_p(event) && __builtin_constant_p(SYSFAST__FIRST(__VA_ARGS__, 0))       \
-	     ? __extension__({                                                                     \
-		       static struct sysfast__fmt_site sysfast__fsite;                             \
-		       sysfast__audit_at(&sysfast__fsite, (event), __VA_ARGS__);                   \
-	       })                                                                                  \
+	     ? SYSFAST__FMT_SITE((event), __VA_ARGS__)                                             \
 	     : (sysfast_audit)((event), __VA_ARGS__))
 #define SYSFAST__FIRST(first, ...) first
 #endif
@@ -166,20 +176,6 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 
 /* ---- Internals of the fast path; not API, layout may change. ---- */
 
-/* A sysfast_audit() call site (the macro above). `state` goes 0 (unbound)
- * -> 1 (one thread is binding it) -> 2 (bound: the other fields are set
- * and never change again). */
-struct sysfast__fmt_site {
-	unsigned state;
-	sysfast_event_id id;
-	const char *event;
-	const char *format;
-};
-
-/* sysfast_audit, at a call site of the macro. */
-SYSFAST_API SYSFAST_NOPLT int sysfast__audit_at(struct sysfast__fmt_site *site, const char *event,
-                                                const char *format, ...);
-
 /* A call site's cache: the event's id and sysfast_event_name(id). The
  * name is stored before the id, so a reader that sees the id (acquire)
  * sees the name too. */
@@ -187,6 +183,32 @@ struct sysfast__site {
 	sysfast_event_id id;
 	const char *name;
 };
+
+/* A sysfast_audit() call site (the macro above). `state` goes 0 (unbound)
+ * -> 1 (one thread is binding it) -> 2 (bound: the other fields are set
+ * and never change again). */
+struct sysfast__fmt_site {
+	unsigned state;
+	/* The format is one simple code per argument: built at the site. */
+	bool simple;
+	struct sysfast__site site;
+	const char *event;
+	const char *format;
+};
+
+/* One argument of a sysfast_audit() call site, stored before anything
+ * else happens: an integer or a pointer as its bits in `u`, a
+ * floating-point value in `f`. */
+struct sysfast__raw {
+	unsigned long long u;
+	double f;
+};
+
+/* sysfast_audit at a call site of the macro, reading raw[0..n_raw): every
+ * call that the inline part below does not finish. */
+SYSFAST_API SYSFAST_NOPLT int sysfast__audit_raw(struct sysfast__fmt_site *site, const char *event,
+                                                 const char *format, const struct sysfast__raw *raw,
+                                                 size_t n_raw);
 
 /* One hook in a snapshot. */
 struct sysfast__hook_entry {
@@ -347,6 +369,184 @@ static inline int sysfast__audit_fast(struct sysfast__site *site, sysfast_event_
 	return sysfast__audit_site(site, name, args);
 }
 #endif
+
+/* strlen for the short strings of the hot paths (audit arguments), inline:
+ * libc's goes through the PLT to an IFUNC-selected routine, an indirect
+ * jump that on some machines costs more than the whole loop (on the
+ * benchmark machine, 14 ns of a 47 ns call; docs/benchmarks.md). Past 32
+ * bytes, libc's. */
+static inline size_t sysfast__strlen(const char *s)
+{
+	for (size_t n = 0; n < 32; n++)
+		if (!s[n])
+			return n;
+	return 32 + strlen(s + 32);
+}
+
+/*
+ * The sysfast_audit() call site. Each argument becomes a struct
+ * sysfast__raw initialiser (SYSFAST__RAW): its bits, or its value as a
+ * double. Only the branch of a _Generic that its type selects is
+ * evaluated, and each argument appears as itself in exactly one selected
+ * branch, so it is evaluated once. The list ends in a spare zero entry,
+ * so that a call without arguments still declares an array, and the
+ * argument count is the array's size less one: a constant.
+ *
+ * SYSFAST__RAWS applies SYSFAST__RAW to each argument by recursion: each
+ * step leaves the next one behind an unexpanded SYSFAST__RAWS_AGAIN,
+ * which one more scan of SYSFAST__EXPAND turns into the step again.
+ * SYSFAST__EXPAND rescans 64 times, hence at most 64 arguments (a longer
+ * list leaves SYSFAST__RAWS_AGAIN in the code and does not compile).
+ */
+#define SYSFAST__FMT_SITE(event, format, ...)                                                      \
+	__extension__({                                                                            \
+		static struct sysfast__fmt_site sysfast__fsite;                                    \
+		struct sysfast__raw sysfast__rv[] = {SYSFAST__RAWS(__VA_ARGS__){0, 0}};            \
+		sysfast_arg sysfast__vals[sizeof(sysfast__rv) / sizeof(sysfast__rv[0])];           \
+		sysfast__audit_fmt(&sysfast__fsite, (event), (format), sysfast__rv,                \
+		                   sizeof(sysfast__rv) / sizeof(sysfast__rv[0]) - 1,               \
+		                   sysfast__vals);                                                 \
+	})
+#define SYSFAST__RAW(x)                                                                            \
+	{(unsigned long long)(__UINTPTR_TYPE__) _Generic((x), float : 0, double : 0,               \
+	                                                 long double : 0, default                  \
+	                                                 : (x)),                                   \
+	 (double)_Generic((x), float                                                               \
+	                  : (x), double                                                            \
+	                  : (x), long double                                                       \
+	                  : (x), default : 0)},
+#define SYSFAST__RAWS(...) __VA_OPT__(SYSFAST__EXPAND(SYSFAST__RAWS_STEP(__VA_ARGS__)))
+#define SYSFAST__RAWS_STEP(x, ...)                                                                 \
+	SYSFAST__RAW(x) __VA_OPT__(SYSFAST__RAWS_AGAIN SYSFAST__PARENS(__VA_ARGS__))
+#define SYSFAST__RAWS_AGAIN() SYSFAST__RAWS_STEP
+#define SYSFAST__PARENS ()
+#define SYSFAST__EXPAND(...)                                                                       \
+	SYSFAST__EXPAND16(SYSFAST__EXPAND16(SYSFAST__EXPAND16(SYSFAST__EXPAND16(__VA_ARGS__))))
+#define SYSFAST__EXPAND16(...)                                                                     \
+	SYSFAST__EXPAND4(SYSFAST__EXPAND4(SYSFAST__EXPAND4(SYSFAST__EXPAND4(__VA_ARGS__))))
+#define SYSFAST__EXPAND4(...)                                                                      \
+	SYSFAST__EXPAND1(SYSFAST__EXPAND1(SYSFAST__EXPAND1(SYSFAST__EXPAND1(__VA_ARGS__))))
+#define SYSFAST__EXPAND1(...) __VA_ARGS__
+
+#if defined(__clang__)
+#define SYSFAST__UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && __GNUC__ >= 8
+#define SYSFAST__UNROLL _Pragma("GCC unroll 64")
+#else
+#define SYSFAST__UNROLL
+#endif
+
+/*
+ * The values of a simple format (struct sysfast__fmt_site) from the call
+ * site's raw arguments: code k reads argument k, as the library's builder
+ * does (args.c). With a literal format and a constant count, the loop
+ * unrolls and each switch folds to its one case. False, building nothing
+ * more, on a value the library must report ('O' or 'S' with NULL).
+ */
+static inline __attribute__((always_inline)) bool
+sysfast__fmt_values(const char *format, const struct sysfast__raw *raw, size_t n, sysfast_arg *vals)
+{
+	const char *codes;
+
+	if (n == 0)
+		return true;
+	codes = format + (format[0] == '(');
+	SYSFAST__UNROLL
+	for (size_t k = 0; k < n; k++) {
+		unsigned long long u = raw[k].u;
+		const void *ptr = (const void *)(__UINTPTR_TYPE__)u;
+
+		/* Never past the format's end, even in code that the site's
+		 * binding makes dead (the compiler cannot know). */
+		if (!codes[k])
+			break;
+		switch (codes[k]) {
+		case 's':
+		case 'z':
+			vals[k] = ptr ? SYSFAST_STRN((const char *)ptr,
+			                             sysfast__strlen((const char *)ptr))
+			              : SYSFAST_NONE();
+			break;
+		case 'y':
+			vals[k] = ptr ? SYSFAST_BYTES(ptr, sysfast__strlen((const char *)ptr))
+			              : SYSFAST_NONE();
+			break;
+		case 'l':
+			vals[k] = SYSFAST_INT((long)u);
+			break;
+		case 'L':
+			vals[k] = SYSFAST_INT((long long)u);
+			break;
+		case 'n':
+			vals[k] = SYSFAST_INT((long long)(__INTPTR_TYPE__)u);
+			break;
+		case 'B':
+		case 'H':
+		case 'I':
+			vals[k] = SYSFAST_UINT((unsigned)u);
+			break;
+		case 'k':
+			vals[k] = SYSFAST_UINT((unsigned long)u);
+			break;
+		case 'K':
+			vals[k] = SYSFAST_UINT(u);
+			break;
+		case 'd':
+		case 'f':
+			vals[k] = SYSFAST_FLOAT(raw[k].f);
+			break;
+		case 'p':
+			vals[k] = SYSFAST_BOOL((int)u != 0);
+			break;
+		case 'P':
+			vals[k] = SYSFAST_PTR(ptr);
+			break;
+		case 'O':
+		case 'S':
+			if (!ptr)
+				return false;
+			vals[k] = SYSFAST_OBJ((const struct sysfast_object *)ptr);
+			break;
+		default: /* 'b' 'h' 'i' */
+			vals[k] = SYSFAST_INT((int)u);
+			break;
+		}
+	}
+	return true;
+}
+
+/*
+ * sysfast_audit at a call site. The usual case - hooks registered, the
+ * site bound to this event and a simple format, the thread set up - is
+ * decided here, and when some hook listens, the values are built and the
+ * hooks called here too. Every other case is sysfast__audit_raw's, which
+ * behaves the same.
+ */
+static inline __attribute__((always_inline)) int
+sysfast__audit_fmt(struct sysfast__fmt_site *site, const char *event, const char *format,
+                   const struct sysfast__raw *raw, size_t n_raw, sysfast_arg *vals)
+{
+	const struct sysfast__audit_view *view;
+	sysfast_event_id id;
+	sysfast_args args;
+
+	/* With no hook at all only the name is checked; it is a constant. */
+	if (SYSFAST_LIKELY(!__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED)) && event)
+		return 0;
+	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
+	if (SYSFAST_UNLIKELY(__atomic_load_n(&site->state, __ATOMIC_ACQUIRE) != 2
+	                     || site->event != event || site->format != format || !site->simple
+	                     || !view))
+		return sysfast__audit_raw(site, event, format, raw, n_raw);
+	id = site->site.id;
+	if (!__atomic_load_n(&view->slot[id], __ATOMIC_RELAXED))
+		return 0;
+	if (SYSFAST_UNLIKELY(!sysfast__fmt_values(format, raw, n_raw, vals)))
+		return sysfast__audit_raw(site, event, format, raw, n_raw);
+	args.n = n_raw;
+	args.items = vals;
+	return sysfast__audit_fast(&site->site, id, event, &args);
+}
 
 SYSFAST_END_DECLS
 
