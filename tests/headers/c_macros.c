@@ -17,6 +17,10 @@ struct bits {
 	unsigned flag : 1;
 };
 
+struct point {
+	int x, y;
+};
+
 int c_macros(const char *name, const char *format, int v)
 {
 	const struct bits b = {1};
@@ -30,6 +34,7 @@ int c_macros(const char *name, const char *format, int v)
 	rc |= sysfast_audit(EVENT, "i", v);
 	rc |= sysfast_audit("check.b", NULL);
 	rc |= sysfast_audit("check.b", "()");
+	rc |= sysfast_audit("check.point", "P", (&(struct point){1, 2}));
 	rc |= sysfast_audit("check.kinds", "(sibBlLnkKdfdpPO)", text, v, (signed char)-1,
 	                    (unsigned char)1, -1L, -1LL, (ssize_t)-1, 1UL, 1ULL, 2.5, f, ld, b.flag,
 	                    (void *)0, (const struct sysfast_object *)0);

@@ -105,7 +105,9 @@ SYSFAST_API int sysfast_vaudit(const char *event, const char *format, va_list va
  * pointers (a macro inside a static inline function inlined with
  * different literals) takes the general path for those. Each argument
  * must be a scalar (an integer, a floating-point value or a pointer), and
- * a site takes at most 64 arguments.
+ * a site takes at most 64 arguments. The macro handles its arguments one
+ * by one, so an argument with a comma outside parentheses (a compound
+ * literal such as &(struct point){1, 2}) needs parentheses around it.
  *
  * The site is a static variable, so GCC warns in a non-static inline
  * function. There, or wherever the function itself is wanted, write
