@@ -3,8 +3,9 @@
  * The call-site macros in C, compiled by check.sh with every C compiler at
  * -Wall -Wextra -Werror: sysfast_audit with constant and non-constant
  * events and formats (the first get a call site, the others the
- * function), with arguments of every scalar kind, with none and with 64,
- * the function by name, and SYSFAST_AUDIT with and without arguments.
+ * function), with arguments of every scalar kind and calls, with none
+ * and with 64, the function by name, and SYSFAST_AUDIT with and without
+ * arguments.
  * c_macros_bad.c must not compile.
  */
 #include <sysfast/sysfast.h>
@@ -21,6 +22,19 @@ struct point {
 	int x, y;
 };
 
+static int checked;
+
+/* Calls as arguments: what -Wbad-function-cast looks at. */
+static const void *a_pointer(void)
+{
+	return &checked;
+}
+
+static int an_int(void)
+{
+	return checked;
+}
+
 int c_macros(const char *name, const char *format, int v)
 {
 	const struct bits b = {1};
@@ -35,6 +49,7 @@ int c_macros(const char *name, const char *format, int v)
 	rc |= sysfast_audit("check.b", NULL);
 	rc |= sysfast_audit("check.b", "()");
 	rc |= sysfast_audit("check.point", "P", (&(struct point){1, 2}));
+	rc |= sysfast_audit("check.calls", "(Pi)", a_pointer(), an_int());
 	rc |= sysfast_audit("check.kinds", "(sibBlLnkKdfdpPO)", text, v, (signed char)-1,
 	                    (unsigned char)1, -1L, -1LL, (ssize_t)-1, 1UL, 1ULL, 2.5, f, ld, b.flag,
 	                    (void *)0, (const struct sysfast_object *)0);

@@ -123,12 +123,15 @@ for cxx in "${cxxs[@]}"; do
 done
 
 # The call-site macros in C: they compile warning-free at -O0 and -O2
-# (constant folding decides which form sysfast_audit takes), and
+# (constant folding decides which form sysfast_audit takes), also under
+# the conversion warnings a careful user turns on (the macros expand
+# casts and _Generic around the user's own expressions), and
 # SYSFAST_AUDIT refuses a name that is not a string literal.
+macro_warn=(-Wconversion -Wsign-conversion -Wbad-function-cast -Wcast-qual -Wvla)
 for cc in "${ccs[@]}"; do
 	for std in gnu11 c11; do
 		for opt in -O0 -O2; do
-			compile "$cc" -std=$std $opt "${warn[@]}" "$here/c_macros.c" \
+			compile "$cc" -std=$std $opt "${warn[@]}" "${macro_warn[@]}" "$here/c_macros.c" \
 				"the call-site macros in C ($cc -std=$std $opt)"
 		done
 		read -ra compiler <<<"$cc"

@@ -390,9 +390,10 @@ static inline size_t sysfast__strlen(const char *s)
  * sysfast__raw initialiser (SYSFAST__RAW): its bits, or its value as a
  * double. Only the branch of a _Generic that its type selects is
  * evaluated, and each argument appears as itself in exactly one selected
- * branch, so it is evaluated once. The list ends in a spare zero entry,
- * so that a call without arguments still declares an array, and the
- * argument count is the array's size less one: a constant.
+ * branch, so it is evaluated once (the comma keeps -Wbad-function-cast
+ * quiet about a call that returns a pointer). The list ends in a spare
+ * zero entry, so that a call without arguments still declares an array,
+ * and the argument count is the array's size less one: a constant.
  *
  * SYSFAST__RAWS applies SYSFAST__RAW to each argument by recursion: each
  * step leaves the next one behind an unexpanded SYSFAST__RAWS_AGAIN,
@@ -409,14 +410,14 @@ static inline size_t sysfast__strlen(const char *s)
 		                   sizeof(sysfast__rv) / sizeof(sysfast__rv[0]) - 1,               \
 		                   sysfast__vals);                                                 \
 	})
-#define SYSFAST__RAW(x)                                                                            \
-	{(unsigned long long)(__UINTPTR_TYPE__) _Generic((x), float : 0, double : 0,               \
-	                                                 long double : 0, default                  \
-	                                                 : (x)),                                   \
-	 (double)_Generic((x), float                                                               \
-	                  : (x), double                                                            \
-	                  : (x), long double                                                       \
-	                  : (x), default : 0)},
+/* clang-format off */
+#define SYSFAST__RAW(x) {SYSFAST__RAW_BITS(x), SYSFAST__RAW_FLOAT(x)},
+#define SYSFAST__RAW_BITS(x)                                                                       \
+	(unsigned long long)(__UINTPTR_TYPE__)_Generic((x),                                        \
+		float: 0, double: 0, long double: 0, default: ((void)0, (x)))
+#define SYSFAST__RAW_FLOAT(x)                                                                      \
+	(double)_Generic((x), float: (x), double: (x), long double: (x), default: 0)
+/* clang-format on */
 #define SYSFAST__RAWS(...) __VA_OPT__(SYSFAST__EXPAND(SYSFAST__RAWS_STEP(__VA_ARGS__)))
 #define SYSFAST__RAWS_STEP(x, ...)                                                                 \
 	SYSFAST__RAW(x) __VA_OPT__(SYSFAST__RAWS_AGAIN SYSFAST__PARENS(__VA_ARGS__))
