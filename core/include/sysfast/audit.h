@@ -343,7 +343,9 @@ static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysf
 	const struct sysfast__hook_entry *e;
 	sysfast_audit_hook fn;
 
-	if (SYSFAST_UNLIKELY(id == SYSFAST__ID_SLOW || !view || th->err || th->tracing))
+	/* An error pending or tracing suspended: one test for both. */
+	if (SYSFAST_UNLIKELY(id == SYSFAST__ID_SLOW || !view
+	                     || ((uintptr_t)th->err | (uintptr_t)th->tracing)))
 		return sysfast__audit_site(site, name, args);
 	ename = __atomic_load_n(&site->name, __ATOMIC_RELAXED);
 	_urcu_memb_read_lock();
@@ -351,13 +353,18 @@ static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysf
 	if (SYSFAST_UNLIKELY(!vec || vec->any_cantrace))
 		return sysfast__audit_unlock_site(site, name, args);
 	th->tracing = 1;
-	for (e = vec->e; (fn = e->fn) != NULL; e++) {
+	/* A published snapshot holds at least one hook (an event nobody
+	 * listens to has a NULL slot), so the first is called unchecked. */
+	e = vec->e;
+	fn = e->fn;
+	do {
 		int r = fn(id, ename, args, e->userdata);
 
 		/* Both ways a hook fails, in one branch. */
 		if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err))
 			return sysfast__audit_failed(r, ename);
-	}
+		fn = (++e)->fn;
+	} while (fn);
 	th->tracing = 0;
 	SYSFAST__TSAN_READ_END();
 	_urcu_memb_read_unlock();
