@@ -26,12 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* sysfast__fmt_values asks for its loop to be unrolled whole, which a
- * call site's constant count allows; here the count is the input's, and
- * clang says it cannot. */
-#ifdef __clang__
-#pragma clang diagnostic ignored "-Wpass-failed"
-#endif
 #include "internal.h"
 
 #include "fuzz.h"

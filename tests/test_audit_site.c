@@ -14,12 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* drive_raw below calls a site's inline code with a count that is not a
- * constant, so clang says it cannot unroll the value loop as audit.h
- * asks (with the macro, the count is always a constant). */
-#ifdef __clang__
-#pragma clang diagnostic ignored "-Wpass-failed"
-#endif
 #include "testutil.h"
 
 /* What the recording hook saw last, and how often it ran. */
