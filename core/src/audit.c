@@ -32,6 +32,14 @@
 
 unsigned sysfast__audit_enabled;
 
+/* One byte per event id, nonzero once some interpreter's slot for it has
+ * held a snapshot (see audit.h); 1 MiB of zero pages, of which only those
+ * of ids in use are touched. Entry 0 stays 1 (sysfast__audit_update_enabled
+ * sets it), so that a call site without an id yet goes on to resolve it.
+ * Never cleared: a stale 1 costs an event the thread's view check. */
+static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
+unsigned char *const sysfast__audit_listened = audit_listened;
+
 sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
     sysfast__ev_clear_hooks;
 
@@ -122,6 +130,8 @@ static struct sysfast__hookvec *slot_set(struct sysfast_interp *interp, sysfast_
 	 * only once some slot in it holds a snapshot. */
 	if (vec != old)
 		sysfast__rcu_publish(interp->view->slot[id], vec);
+	if (vec && !audit_listened[id])
+		__atomic_store_n(&audit_listened[id], 1, __ATOMIC_RELAXED);
 	return old;
 }
 
@@ -399,6 +409,7 @@ void sysfast__audit_update_enabled(void)
 
 	cds_list_for_each_entry(interp, &sysfast__interps, link)
 		any |= interp->hooks.n != 0;
+	__atomic_store_n(&audit_listened[0], 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&sysfast__audit_enabled, any && sysfast__initialized, __ATOMIC_RELAXED);
 }
 

@@ -139,10 +139,11 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * The event id is cached in a static variable at the call site, so the
  * name must be a string literal (anything else does not compile). When no
  * hook exists at all the macro costs one load and one predictable branch;
- * when hooks exist but none listens to this event in the thread's
- * interpreter, the cached id and two dependent loads (the thread's view,
- * the event's slot) and no call (after the first call at the site on each
- * thread, which resolves the name out of line). The argument expressions
+ * when hooks exist but none listens to this event in any interpreter,
+ * the cached id and the event's byte in a process-wide filter; when only
+ * other interpreters listen, also the thread's view and the event's slot;
+ * never a call (after the first call at the site on each thread, which
+ * resolves the name out of line). The argument expressions
  * are evaluated only when some hook will run, so they must have no side
  * effects the caller relies on. The value is that of sysfast_audit_args().
  * Usable from C and C++ (GNU statement expression).
@@ -263,6 +264,12 @@ struct sysfast__audit_thread {
 
 /* Nonzero while any hook is registered in the running runtime. */
 SYSFAST_API extern unsigned sysfast__audit_enabled;
+/* Per event id, nonzero once some interpreter may have a hook for it; 0
+ * means none has, in any interpreter. A process-wide filter in front of
+ * the thread's view: in a program with one interpreter it answers "does
+ * anyone listen?" alone, with no thread-local access. Entry 0 is nonzero
+ * while hooks exist, so that a site without an id goes on. */
+SYSFAST_API extern unsigned char *const sysfast__audit_listened;
 SYSFAST_API extern __thread struct sysfast__audit_thread sysfast__audit_tls
     __attribute__((tls_model("initial-exec")));
 
@@ -286,10 +293,12 @@ sysfast__audit_unlock_site(struct sysfast__site *site, const char *name, const s
 static inline sysfast_event_id sysfast__audit_listening(struct sysfast__site *site,
                                                         const char *name)
 {
-	const struct sysfast__audit_view *view =
-	    __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
+	const struct sysfast__audit_view *view;
 	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_ACQUIRE);
 
+	if (!__atomic_load_n(&sysfast__audit_listened[id], __ATOMIC_RELAXED))
+		return 0;
+	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
 	if (SYSFAST_UNLIKELY(!view || id == 0))
 		return sysfast__audit_resolve(site, name) ? SYSFAST__ID_SLOW : 0;
 	return __atomic_load_n(&view->slot[id], __ATOMIC_RELAXED) ? id : 0;
@@ -585,16 +594,21 @@ static inline __attribute__((always_inline)) int
 sysfast__audit_fmt_begin(struct sysfast__fmt_site *site, const char *event, const char *format)
 {
 	const struct sysfast__audit_view *view;
+	sysfast_event_id id;
 
 	/* With no hook at all only the name is checked; it is a constant. */
 	if (SYSFAST_LIKELY(!__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED)) && event)
 		return SYSFAST__FMT_DONE;
-	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
 	if (SYSFAST_UNLIKELY(__atomic_load_n(&site->state, __ATOMIC_ACQUIRE) != 2
-	                     || site->event != event || site->format != format || !site->simple
-	                     || !view))
+	                     || site->event != event || site->format != format || !site->simple))
 		return SYSFAST__FMT_LIBRARY;
-	if (!__atomic_load_n(&view->slot[site->site.id], __ATOMIC_RELAXED))
+	id = site->site.id;
+	if (!__atomic_load_n(&sysfast__audit_listened[id], __ATOMIC_RELAXED))
+		return SYSFAST__FMT_DONE;
+	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
+	if (SYSFAST_UNLIKELY(!view))
+		return SYSFAST__FMT_LIBRARY;
+	if (!__atomic_load_n(&view->slot[id], __ATOMIC_RELAXED))
 		return SYSFAST__FMT_DONE;
 	return SYSFAST__FMT_BUILD;
 }
