@@ -32,13 +32,13 @@
 
 unsigned sysfast__audit_enabled;
 
-/* One byte per event id, nonzero once some interpreter's slot for it has
- * held a snapshot (see audit.h); 1 MiB of zero pages, of which only those
- * of ids in use are touched. Entry 0 stays 1 (sysfast__audit_update_enabled
- * sets it), so that a call site without an id yet goes on to resolve it.
- * Never cleared: a stale 1 costs an event the thread's view check. */
+/* The process-wide filter: one byte per event id, nonzero once some
+ * interpreter's slot for it has held a snapshot; call sites keep a
+ * pointer to their event's byte (struct sysfast__site). 1 MiB of zero
+ * pages, of which only those of ids in use are touched. Never cleared: a
+ * stale 1 costs an event the thread's view check. */
 static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
-unsigned char *const sysfast__audit_listened = audit_listened;
+const unsigned char sysfast__audit_unresolved = 1;
 
 sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
     sysfast__ev_clear_hooks;
@@ -409,7 +409,6 @@ void sysfast__audit_update_enabled(void)
 
 	cds_list_for_each_entry(interp, &sysfast__interps, link)
 		any |= interp->hooks.n != 0;
-	__atomic_store_n(&audit_listened[0], 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&sysfast__audit_enabled, any && sysfast__initialized, __ATOMIC_RELAXED);
 }
 
@@ -734,6 +733,7 @@ static __attribute__((noinline)) int raw_first(struct sysfast__fmt_site *site, c
 		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
 			site->simple = simple;
 			site->site.name = sysfast__event_name_unchecked(id);
+			site->site.listened = &audit_listened[id];
 			site->site.id = id;
 			site->event = event;
 			site->format = format;
@@ -764,11 +764,13 @@ int sysfast__audit_raw(struct sysfast__fmt_site *site, const char *event, const 
 	return dispatch(interp, site->site.id, &args);
 }
 
-/* Caches `id` and its name at a call site. Ids never change, so racing
- * stores write the same values; the id goes last (see audit.h). */
+/* Caches `id`, its name and its filter byte at a call site. Ids never
+ * change, so racing stores write the same values; the id goes last (see
+ * audit.h). */
 static void site_store(struct sysfast__site *site, sysfast_event_id id)
 {
 	__atomic_store_n(&site->name, sysfast__event_name_unchecked(id), __ATOMIC_RELAXED);
+	__atomic_store_n(&site->listened, &audit_listened[id], __ATOMIC_RELAXED);
 	__atomic_store_n(&site->id, id, __ATOMIC_RELEASE);
 }
 

@@ -162,7 +162,7 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 	__extension__({                                                                            \
 		/* The name must be a string literal: the site caches its id. */                   \
 		(void)sizeof("" name_literal);                                                     \
-		static struct sysfast__site sysfast__site;                                         \
+		static struct sysfast__site sysfast__site = SYSFAST__SITE_INIT;                    \
 		sysfast_event_id sysfast__id;                                                      \
 		int sysfast__rc = 0;                                                               \
 		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))   \
@@ -179,13 +179,22 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 
 /* ---- Internals of the fast path; not API, layout may change. ---- */
 
-/* A call site's cache: the event's id and sysfast_event_name(id). The
- * name is stored before the id, so a reader that sees the id (acquire)
- * sees the name too. */
+/* A call site's cache: the event's id, sysfast_event_name(id) and the
+ * event's byte in the library's process-wide filter (nonzero once some
+ * interpreter may have a hook for the event; never cleared). Until the id
+ * is known, `listened` points at a byte that is always 1, so that the
+ * site goes on to resolve it. The name and the byte are stored before the
+ * id, so a reader that sees the id (acquire) sees both. */
 struct sysfast__site {
 	sysfast_event_id id;
 	const char *name;
+	const unsigned char *listened;
 };
+SYSFAST_API extern const unsigned char sysfast__audit_unresolved;
+#define SYSFAST__SITE_INIT                                                                         \
+	{                                                                                          \
+		0, 0, &sysfast__audit_unresolved                                                   \
+	}
 
 /* A sysfast_audit() call site (the macro above). `state` goes 0 (unbound)
  * -> 1 (one thread is binding it) -> 2 (bound: the other fields are set
@@ -264,12 +273,6 @@ struct sysfast__audit_thread {
 
 /* Nonzero while any hook is registered in the running runtime. */
 SYSFAST_API extern unsigned sysfast__audit_enabled;
-/* Per event id, nonzero once some interpreter may have a hook for it; 0
- * means none has, in any interpreter. A process-wide filter in front of
- * the thread's view: in a program with one interpreter it answers "does
- * anyone listen?" alone, with no thread-local access. Entry 0 is nonzero
- * while hooks exist, so that a site without an id goes on. */
-SYSFAST_API extern unsigned char *const sysfast__audit_listened;
 SYSFAST_API extern __thread struct sysfast__audit_thread sysfast__audit_tls
     __attribute__((tls_model("initial-exec")));
 
@@ -294,10 +297,13 @@ static inline sysfast_event_id sysfast__audit_listening(struct sysfast__site *si
                                                         const char *name)
 {
 	const struct sysfast__audit_view *view;
-	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_ACQUIRE);
+	sysfast_event_id id;
 
-	if (!__atomic_load_n(&sysfast__audit_listened[id], __ATOMIC_RELAXED))
+	/* Nobody, in any interpreter: the usual answer, with no thread-local
+	 * access. */
+	if (!__atomic_load_n(__atomic_load_n(&site->listened, __ATOMIC_RELAXED), __ATOMIC_RELAXED))
 		return 0;
+	id = __atomic_load_n(&site->id, __ATOMIC_ACQUIRE);
 	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
 	if (SYSFAST_UNLIKELY(!view || id == 0))
 		return sysfast__audit_resolve(site, name) ? SYSFAST__ID_SLOW : 0;
@@ -603,7 +609,7 @@ sysfast__audit_fmt_begin(struct sysfast__fmt_site *site, const char *event, cons
 	                     || site->event != event || site->format != format || !site->simple))
 		return SYSFAST__FMT_LIBRARY;
 	id = site->site.id;
-	if (!__atomic_load_n(&sysfast__audit_listened[id], __ATOMIC_RELAXED))
+	if (!__atomic_load_n(site->site.listened, __ATOMIC_RELAXED))
 		return SYSFAST__FMT_DONE;
 	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
 	if (SYSFAST_UNLIKELY(!view))
