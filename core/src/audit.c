@@ -35,8 +35,9 @@ unsigned sysfast__audit_enabled;
 /* The process-wide filter: one byte per event id, nonzero once some
  * interpreter's slot for it has held a snapshot; call sites keep a
  * pointer to their event's byte (struct sysfast__site). 1 MiB of zero
- * pages, of which only those of ids in use are touched. Never cleared: a
- * stale 1 costs an event the thread's view check. */
+ * pages, of which only those of ids in use are touched. Cleared only by
+ * sysfast_fini, when every hook goes: until then a byte left at 1 by an
+ * interpreter that is gone costs its event the thread's view check. */
 static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
 const unsigned char sysfast__audit_unresolved = 1;
 
@@ -398,8 +399,15 @@ void sysfast__interp_audit_free(struct sysfast_interp *interp)
 
 void sysfast__audit_drop_global(void)
 {
+	size_t count = sysfast_event_count();
+
 	hooklist_clear(&global_hooks);
 	__atomic_store_n(&sysfast__audit_enabled, 0, __ATOMIC_RELAXED);
+	/* Every hook is gone: nobody listens to anything, and a runtime
+	 * started next begins with a clean filter. */
+	for (sysfast_event_id id = 1; id <= count; id++)
+		if (audit_listened[id])
+			__atomic_store_n(&audit_listened[id], 0, __ATOMIC_RELAXED);
 }
 
 void sysfast__audit_update_enabled(void)

@@ -181,7 +181,7 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 
 /* A call site's cache: the event's id, sysfast_event_name(id) and the
  * event's byte in the library's process-wide filter (nonzero once some
- * interpreter may have a hook for the event; never cleared). Until the id
+ * interpreter may have a hook for the event; cleared by sysfast_fini). Until the id
  * is known, `listened` points at a byte that is always 1, so that the
  * site goes on to resolve it. The name and the byte are stored before the
  * id, so a reader that sees the id (acquire) sees both. */
