@@ -616,13 +616,24 @@ static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
 	return __atomic_load_n(&interp->view->slot[id], __ATOMIC_RELAXED) != NULL;
 }
 
-/* What both format paths do first: checks the name and finds its id for
- * the thread's interpreter. 1 with both set when hooks are registered
- * there; 0 when there are none (nothing else to do); -1 on a bad name. */
-static inline __attribute__((always_inline)) int
-format_event(const char *event, struct sysfast_interp **interp, sysfast_event_id *id)
+/*
+ * The body of every format entry point. The arguments come from *va or,
+ * for a sysfast_audit() call site, from raw[0..n_raw) (va NULL). Inline in
+ * each, so that which one is a constant there, and so that sysfast_audit
+ * passes its own va_list by address: no va_copy and no call to
+ * sysfast_vaudit on the common path.
+ */
+static inline __attribute__((always_inline)) int audit_format(const char *event, const char *format,
+                                                              va_list *va,
+                                                              const struct sysfast__raw *raw,
+                                                              size_t n_raw)
 {
 	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	sysfast_event_id id;
+	int rc;
 
 	if (SYSFAST_UNLIKELY(!event)) {
 		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
@@ -630,31 +641,19 @@ format_event(const char *event, struct sysfast_interp **interp, sysfast_event_id
 	}
 	if (SYSFAST_LIKELY(!audit_enabled()))
 		return 0;
-	*interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!*interp))
+	interp = sysfast__thread_interp(&t);
+	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
-	*id = resolve_name(event);
-	return *id ? 1 : -1;
-}
-
-/* The body of both format entry points, reading the arguments through *va.
- * Inline in each, so that sysfast_audit passes its own va_list by address:
- * no va_copy and no call to sysfast_vaudit on the common path. */
-static inline __attribute__((always_inline)) int vaudit(const char *event, const char *format,
-                                                        va_list *va)
-{
-	struct sysfast_interp *interp;
-	struct sysfast__argbuf buf;
-	sysfast_args args;
-	sysfast_event_id id;
-	int rc = format_event(event, &interp, &id);
-
-	if (rc <= 0)
-		return rc;
+	id = resolve_name(event);
+	if (!id)
+		return -1;
 	/* Nobody listens: only check the format, read no argument. */
 	if (!listened(interp, id))
-		return sysfast__format_check(format, NULL) < 0 ? -1 : 0;
-	if (sysfast__args_build(&buf, format, va, &args) < 0)
+		return va ? sysfast__format_check(format, NULL)
+		          : sysfast__format_check_raw(format, n_raw);
+	rc = va ? sysfast__args_build(&buf, format, va, &args)
+	        : sysfast__args_build_raw(&buf, format, raw, n_raw, &args);
+	if (rc < 0)
 		return -1;
 	return dispatch(interp, id, &args);
 }
@@ -666,7 +665,7 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 
 	/* A va_list parameter cannot be passed on by address portably. */
 	va_copy(copy, va);
-	rc = vaudit(event, format, &copy);
+	rc = audit_format(event, format, &copy, NULL, 0);
 	va_end(copy);
 	return rc;
 }
@@ -677,7 +676,7 @@ int(sysfast_audit)(const char *event, const char *format, ...)
 	int rc;
 
 	va_start(va, format);
-	rc = vaudit(event, format, &va);
+	rc = audit_format(event, format, &va, NULL, 0);
 	va_end(va);
 	return rc;
 }
@@ -688,26 +687,6 @@ static inline bool fmt_site_matches(const struct sysfast__fmt_site *site, const 
 {
 	return __atomic_load_n(&site->state, __ATOMIC_ACQUIRE) == 2 && site->event == event
 	       && site->format == format;
-}
-
-/* sysfast_audit's body for a call site's raw arguments: vaudit, reading
- * raw[0..n_raw) instead of a va_list. */
-static int raw_audit(const char *event, const char *format, const struct sysfast__raw *raw,
-                     size_t n_raw)
-{
-	struct sysfast_interp *interp;
-	struct sysfast__argbuf buf;
-	sysfast_args args;
-	sysfast_event_id id;
-	int rc = format_event(event, &interp, &id);
-
-	if (rc <= 0)
-		return rc;
-	if (!listened(interp, id))
-		return sysfast__format_check_raw(format, n_raw);
-	if (sysfast__args_build_raw(&buf, format, raw, n_raw, &args) < 0)
-		return -1;
-	return dispatch(interp, id, &args);
 }
 
 /*
@@ -732,7 +711,7 @@ static __attribute__((noinline)) int raw_first(struct sysfast__fmt_site *site, c
 	    && sysfast__format_site(format, n_raw, &simple)) {
 		struct sysfast__error saved;
 
-		/* A bad name is reported by raw_audit below, not here. */
+		/* A bad name is reported by audit_format below, not here. */
 		sysfast__err_save(&saved);
 		id = resolve_name(event);
 		sysfast__err_restore(&saved);
@@ -748,7 +727,7 @@ static __attribute__((noinline)) int raw_first(struct sysfast__fmt_site *site, c
 			__atomic_store_n(&site->state, 2, __ATOMIC_RELEASE);
 		}
 	}
-	return raw_audit(event, format, raw, n_raw);
+	return audit_format(event, format, NULL, raw, n_raw);
 }
 
 int sysfast__audit_raw(struct sysfast__fmt_site *site, const char *event, const char *format,
