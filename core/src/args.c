@@ -99,17 +99,26 @@ static const char *char_repr(char c, char out[5])
 	return out;
 }
 
+/* How many bytes of `format` messages quote (at most FORMAT_QUOTE_MAX),
+ * and in *cut what follows them: "..." when the format is longer. */
+static int quoted_len(const char *format, const char **cut)
+{
+	size_t len = strnlen(format, FORMAT_QUOTE_MAX + 1);
+
+	*cut = len > FORMAT_QUOTE_MAX ? "..." : "";
+	return len > FORMAT_QUOTE_MAX ? FORMAT_QUOTE_MAX : (int)len;
+}
+
 /* Sets error `t`: <what> '<char>' at position <pos> in audit format "<format>",
  * quoting at most FORMAT_QUOTE_MAX bytes of the format. Returns -1. */
 static int format_error(const sysfast_exc_type *t, const char *what, const char *format, size_t pos)
 {
-	size_t len = strnlen(format, FORMAT_QUOTE_MAX + 1);
-	bool cut = len > FORMAT_QUOTE_MAX;
+	const char *cut;
+	int len = quoted_len(format, &cut);
 	char c[5];
 
 	sysfast_err_format(t, "%s '%s' at position %zu in audit format \"%.*s%s\"", what,
-	                   char_repr(format[pos], c), pos, cut ? FORMAT_QUOTE_MAX : (int)len,
-	                   format, cut ? "..." : "");
+	                   char_repr(format[pos], c), pos, len, format, cut);
 	return -1;
 }
 
@@ -616,18 +625,17 @@ int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format,
 /* check, and that raw[0..n_raw) holds every argument the format reads. */
 static int check_raw(const char *format, size_t n_raw, struct shape *sh)
 {
-	size_t len;
+	const char *cut;
+	int len;
 
 	if (check(format, sh) < 0)
 		return -1;
 	if (sh->n_args <= n_raw)
 		return 0;
-	len = strnlen(format, FORMAT_QUOTE_MAX + 1);
+	len = quoted_len(format, &cut);
 	sysfast_err_format(sysfast_SystemError,
-	                   "audit format \"%.*s%s\" reads %zu argument%s, the call passes %zu",
-	                   len > FORMAT_QUOTE_MAX ? FORMAT_QUOTE_MAX : (int)len, format,
-	                   len > FORMAT_QUOTE_MAX ? "..." : "", sh->n_args,
-	                   sh->n_args == 1 ? "" : "s", n_raw);
+	                   "audit format \"%.*s%s\" reads %zu argument%s, the call passes %zu", len,
+	                   format, cut, sh->n_args, sh->n_args == 1 ? "" : "s", n_raw);
 	return -1;
 }
 
