@@ -141,6 +141,16 @@ static sysfast_frame frame(const char *name)
 	return f;
 }
 
+/* The thread's frame stack is empty: a new frame has no caller. */
+static void assert_frame_stack_empty(void)
+{
+	sysfast_frame g = frame("g");
+
+	assert_int_equal(sysfast_frame_enter(&g), 0);
+	assert_null(g.back);
+	assert_int_equal(sysfast_frame_leave(&g, NULL), 0);
+}
+
 /* ---- the contract's shapes ---- */
 
 static void test_what_numbers_are_cpythons(void **state)
@@ -500,7 +510,7 @@ static void test_c_events_do_nothing_without_a_profiler(void **state)
 
 static void test_tracer_failing_on_call_is_unset_and_frame_not_pushed(void **state)
 {
-	sysfast_frame f = frame("f"), g = frame("g");
+	sysfast_frame f = frame("f");
 
 	(void)state;
 	cfg.set_local = true;
@@ -519,9 +529,7 @@ static void test_tracer_failing_on_call_is_unset_and_frame_not_pushed(void **sta
 	assert_int_equal(n_events, 1);
 	expect(0, 'T', SYSFAST_TRACE_CALL, &f);
 	/* f was not pushed: the next frame's caller is not f. */
-	assert_int_equal(sysfast_frame_enter(&g), 0);
-	assert_null(g.back);
-	assert_int_equal(sysfast_frame_leave(&g, NULL), 0);
+	assert_frame_stack_empty();
 	assert_ptr_equal(sysfast_getprofile().fn, profiler);
 }
 
@@ -548,7 +556,7 @@ static void test_tracer_failing_on_line_is_unset_and_loses_the_local_tracer(void
 
 static void test_failing_tracer_on_return_still_pops_and_skips_profiler(void **state)
 {
-	sysfast_frame f = frame("f"), g = frame("g");
+	sysfast_frame f = frame("f");
 
 	(void)state;
 	cfg.set_local = true;
@@ -561,14 +569,12 @@ static void test_failing_tracer_on_return_still_pops_and_skips_profiler(void **s
 	assert_error(sysfast_ValueError, "callback refused");
 	assert_int_equal(n_events, 3); /* T call, P call, L return */
 	expect(2, 'L', SYSFAST_TRACE_RETURN, &f);
-	assert_int_equal(sysfast_frame_enter(&g), 0);
-	assert_null(g.back); /* f was popped */
-	assert_int_equal(sysfast_frame_leave(&g, NULL), 0);
+	assert_frame_stack_empty(); /* f was popped */
 }
 
 static void test_failing_profiler_is_unset_and_tracer_kept(void **state)
 {
-	sysfast_frame f = frame("f"), g = frame("g");
+	sysfast_frame f = frame("f");
 
 	(void)state;
 	cfg.fail_who = 'P';
@@ -581,14 +587,12 @@ static void test_failing_profiler_is_unset_and_tracer_kept(void **state)
 	assert_null(sysfast_getprofile().fn);
 	assert_int_equal(n_setprofile_events, 2);
 	assert_ptr_equal(sysfast_gettrace().fn, global_tracer);
-	assert_int_equal(sysfast_frame_enter(&g), 0);
-	assert_null(g.back);
-	assert_int_equal(sysfast_frame_leave(&g, NULL), 0);
+	assert_frame_stack_empty();
 }
 
 static void test_failing_profiler_on_call_does_not_push(void **state)
 {
-	sysfast_frame f = frame("f"), g = frame("g");
+	sysfast_frame f = frame("f");
 
 	(void)state;
 	cfg.fail_who = 'P';
@@ -597,9 +601,7 @@ static void test_failing_profiler_on_call_does_not_push(void **state)
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_frame_enter(&f), -1);
 	assert_error(sysfast_ValueError, "callback refused");
-	assert_int_equal(sysfast_frame_enter(&g), 0);
-	assert_null(g.back);
-	assert_int_equal(sysfast_frame_leave(&g, NULL), 0);
+	assert_frame_stack_empty();
 }
 
 static void test_minus_one_without_error_is_a_system_error(void **state)
