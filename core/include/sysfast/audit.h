@@ -436,21 +436,20 @@ static inline size_t sysfast__strlen(const char *s)
 		static struct sysfast__fmt_site sysfast__fsite;                                    \
 		const char *const sysfast__fmt = (format);                                         \
 		SYSFAST__EACH(SYSFAST__RAW_DECL, __VA_ARGS__)                                      \
-		sysfast_arg sysfast__vals[SYSFAST__EACH(SYSFAST__ONE, __VA_ARGS__) 1];             \
+		enum { sysfast__n = SYSFAST__EACH(SYSFAST__ONE, __VA_ARGS__) 0 };                  \
+		sysfast_arg sysfast__vals[sysfast__n + 1];                                         \
 		int sysfast__next =                                                                \
 		    sysfast__audit_fmt_begin(&sysfast__fsite, (event), sysfast__fmt);              \
 		int sysfast__rc = 0;                                                               \
 		if (sysfast__next == SYSFAST__FMT_BUILD                                            \
 		    && (1 SYSFAST__EACH(SYSFAST__VALUE, __VA_ARGS__))) {                           \
-			sysfast__rc =                                                              \
-			    sysfast__audit_fmt_call(&sysfast__fsite, (event), sysfast__vals,       \
-			                            SYSFAST__EACH(SYSFAST__ONE, __VA_ARGS__) 0);   \
+			sysfast__rc = sysfast__audit_fmt_call(&sysfast__fsite, (event),            \
+			                                      sysfast__vals, sysfast__n);          \
 		} else if (sysfast__next != SYSFAST__FMT_DONE) {                                   \
 			const struct sysfast__raw sysfast__rv[] = {                                \
 			    SYSFAST__EACH(SYSFAST__RAW_NAME, __VA_ARGS__){0, 0}};                  \
-			sysfast__rc = sysfast__audit_raw(                                          \
-			    &sysfast__fsite, (event), sysfast__fmt, sysfast__rv,                   \
-			    SYSFAST__EACH(SYSFAST__ONE, __VA_ARGS__) 0);                           \
+			sysfast__rc = sysfast__audit_raw(&sysfast__fsite, (event), sysfast__fmt,   \
+			                                 sysfast__rv, sysfast__n);                 \
 		}                                                                                  \
 		sysfast__rc;                                                                       \
 	})
