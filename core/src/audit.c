@@ -26,7 +26,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -79,7 +78,7 @@ static void free_after_grace_period(struct rcu_head *head)
 	__tsan_acquire(&sysfast__rcu_tsan_sync);
 	__tsan_acquire(head);
 #endif
-	free(head);
+	sysfast__free(head);
 }
 
 void sysfast__defer_free(struct rcu_head *head)
@@ -101,8 +100,8 @@ _Static_assert(sizeof(struct rcu_head) % _Alignof(struct sysfast__hookvec) == 0,
 /* Room for n entries and the NULL one that ends them. */
 static struct sysfast__hookvec *vec_alloc(size_t n)
 {
-	struct rcu_head *head = malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
-	                               + (n + 1) * sizeof(struct sysfast__hook_entry));
+	struct rcu_head *head = sysfast__malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
+	                                        + (n + 1) * sizeof(struct sysfast__hook_entry));
 
 	return head ? (struct sysfast__hookvec *)(head + 1) : NULL;
 }
@@ -166,10 +165,9 @@ struct view_map {
 
 static struct sysfast__audit_view *view_map(void)
 {
-	struct view_map *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
-	                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	struct view_map *m = sysfast__map(sizeof(*m));
 
-	if (m == MAP_FAILED)
+	if (!m)
 		return NULL;
 	__lsan_register_root_region(m, sizeof(*m));
 	return &m->view;
@@ -183,7 +181,7 @@ static void unmap_after_grace_period(struct rcu_head *head)
 	__tsan_acquire(&sysfast__rcu_tsan_sync);
 #endif
 	__lsan_unregister_root_region(m, sizeof(*m));
-	munmap(m, sizeof(*m));
+	sysfast__unmap(m, sizeof(*m));
 }
 
 /* Unmaps `view` once no reader can be in it. */
@@ -358,10 +356,10 @@ static void hooklist_clear(struct sysfast__hooklist *list)
 		struct sysfast__hook *h = list->items[i];
 
 		for (size_t p = 0; p < h->n_patterns; p++)
-			free(h->patterns[p].text);
-		free(h);
+			sysfast__free(h->patterns[p].text);
+		sysfast__free(h);
 	}
-	free(list->items);
+	sysfast__free(list->items);
 	memset(list, 0, sizeof(*list));
 }
 
@@ -894,8 +892,8 @@ static long check_options(const sysfast_hook_options *opts)
 static void hook_free(struct sysfast__hook *h)
 {
 	for (size_t p = 0; p < h->n_patterns; p++)
-		free(h->patterns[p].text);
-	free(h);
+		sysfast__free(h->patterns[p].text);
+	sysfast__free(h);
 }
 
 /* Copies a hook and its prefix patterns; exact patterns are interned
@@ -903,7 +901,8 @@ static void hook_free(struct sysfast__hook *h)
 static struct sysfast__hook *hook_new(sysfast_audit_hook fn, void *userdata,
                                       const sysfast_hook_options *opts, size_t n_patterns)
 {
-	struct sysfast__hook *h = calloc(1, sizeof(*h) + n_patterns * sizeof(h->patterns[0]));
+	struct sysfast__hook *h =
+	    sysfast__calloc(1, sizeof(*h) + n_patterns * sizeof(h->patterns[0]));
 
 	if (!h)
 		goto oom;
@@ -918,7 +917,7 @@ static struct sysfast__hook *hook_new(sysfast_audit_hook fn, void *userdata,
 
 		pat->prefix = p[len - 1] == '*';
 		pat->len = pat->prefix ? len - 1 : len;
-		pat->text = malloc(len + 1);
+		pat->text = sysfast__malloc(len + 1);
 		if (!pat->text)
 			goto oom;
 		memcpy(pat->text, p, len + 1);
@@ -935,7 +934,7 @@ static int hooklist_append(struct sysfast__hooklist *list, struct sysfast__hook 
 {
 	if (list->n == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 8;
-		struct sysfast__hook **items = realloc(list->items, cap * sizeof(*items));
+		struct sysfast__hook **items = sysfast__realloc(list->items, cap * sizeof(*items));
 
 		if (!items) {
 			sysfast_err_set(sysfast_MemoryError, "out of memory adding an audit hook");

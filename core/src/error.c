@@ -72,7 +72,7 @@ const sysfast_exc_type *sysfast_exc_type_new(const char *name, const sysfast_exc
 	}
 	len = strlen(name);
 	/* One block: the class and its name live until the process exits. */
-	b = malloc(sizeof(*b) + len + 1);
+	b = sysfast__malloc(sizeof(*b) + len + 1);
 	if (!b) {
 		static const char msg[] = "out of memory creating an exception class";
 

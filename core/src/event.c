@@ -321,7 +321,7 @@ static int slot_store(sysfast_event_id id, struct event_node *n)
 	struct event_node **chunk = *dir;
 
 	if (!chunk) {
-		chunk = calloc(SYSFAST__SLOT_CHUNK, sizeof(*chunk));
+		chunk = sysfast__calloc(SYSFAST__SLOT_CHUNK, sizeof(*chunk));
 		if (!chunk) {
 			sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
 			return -1;
@@ -415,7 +415,7 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 		                   SYSFAST_EVENT_ID_MAX);
 		return 0;
 	}
-	n = malloc(sizeof(*n) + len + 1);
+	n = sysfast__malloc(sizeof(*n) + len + 1);
 	if (!n) {
 		sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
 		return 0;
@@ -429,12 +429,12 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 	n->name[len] = '\0';
 
 	if (slot_store(id, n) < 0) {
-		free(n);
+		sysfast__free(n);
 		return 0;
 	}
 	if (sysfast__audit_event_added(id) < 0) {
 		slot_store(id, NULL); /* cannot fail: the chunk exists now */
-		free(n);
+		sysfast__free(n);
 		return 0;
 	}
 

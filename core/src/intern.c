@@ -191,7 +191,7 @@ static int bytes_check(const char *s, size_t len)
 /* A new, uninterned string with one reference; NULL with MemoryError. */
 static struct sysfast_str *str_alloc(const char *s, size_t len, uint64_t hash)
 {
-	struct sysfast_str *str = malloc(STR_HEADER + len + 1);
+	struct sysfast_str *str = sysfast__malloc(STR_HEADER + len + 1);
 
 	if (!str) {
 		sysfast_err_format(sysfast_MemoryError, "cannot allocate a string of %zu bytes",
@@ -230,7 +230,7 @@ static void str_free_rcu(struct rcu_head *head)
 	__tsan_acquire(&sysfast__rcu_tsan_sync);
 	__tsan_acquire(head);
 #endif
-	free(caa_container_of(head, struct sysfast_str, rcu));
+	sysfast__free(caa_container_of(head, struct sysfast_str, rcu));
 }
 
 /* ---- the table ---- */
@@ -418,7 +418,7 @@ void sysfast_str_decref(sysfast_str *s)
 	if (__atomic_load_n(&s->interned, __ATOMIC_ACQUIRE))
 		str_retire(s);
 	else
-		free(s);
+		sysfast__free(s);
 }
 
 bool sysfast_str_is_interned(const sysfast_str *s)

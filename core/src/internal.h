@@ -18,6 +18,38 @@
 
 #include <sysfast/sysfast.h>
 
+/* ---- alloc.c ---- */
+
+/* The library's allocator: every block and mapping it owns comes from
+ * these and goes back to them (never to malloc/free directly). Each
+ * returns NULL on failure and sets no error: the caller says what it was
+ * allocating. */
+void *sysfast__malloc(size_t size);
+void *sysfast__calloc(size_t n, size_t size);
+void *sysfast__realloc(void *p, size_t size);
+void sysfast__free(void *p);
+/* `size` bytes of zeroed, private, anonymous memory, committed on first
+ * touch; NULL on failure. */
+void *sysfast__map(size_t size);
+void sysfast__unmap(void *p, size_t size);
+
+/* Fault injection for the tests (reached through the static library).
+ * sysfast__alloc_fault_set arms the counters and fails the `nth`
+ * allocation attempt from now on (1-based; 0: none), and with
+ * `persistent` every attempt after it too. Mappings count as
+ * allocations. Blocks and mappings are counted live from the first
+ * arming on: arm before the first allocation you want counted. */
+void sysfast__alloc_fault_set(unsigned long nth, bool persistent);
+/* Stops failing; the counters go on. */
+void sysfast__alloc_fault_clear(void);
+struct sysfast__alloc_stats {
+	unsigned long attempts; /* since the last fault_set */
+	unsigned long failures; /* injected since the last fault_set */
+	long live_blocks;       /* allocated and not yet freed */
+	long live_maps;         /* mapped and not yet unmapped */
+};
+struct sysfast__alloc_stats sysfast__alloc_stats(void);
+
 /* ---- error.c ---- */
 
 struct sysfast_exc_type {

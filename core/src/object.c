@@ -170,14 +170,14 @@ static int ptrset_grow(struct ptrset *s)
 	struct ptrset bigger = {NULL, cap - 1, s->n};
 
 	if (cap > SIZE_MAX / 2 / sizeof(*s->slots)
-	    || !(bigger.slots = calloc(cap, sizeof(*s->slots)))) {
+	    || !(bigger.slots = sysfast__calloc(cap, sizeof(*s->slots)))) {
 		sysfast_err_set(sysfast_MemoryError, "deepsizeof: out of memory");
 		return -1;
 	}
 	for (size_t i = 0; s->slots && i <= s->mask; i++)
 		if (s->slots[i])
 			bigger.slots[ptrset_slot(&bigger, s->slots[i])] = s->slots[i];
-	free(s->slots);
+	sysfast__free(s->slots);
 	*s = bigger;
 	return 0;
 }
@@ -216,7 +216,7 @@ static int ptrstack_push(struct ptrstack *st, const sysfast_object *p)
 		const sysfast_object **items;
 
 		if (cap > SIZE_MAX / 2 / sizeof(*items)
-		    || !(items = realloc(st->items, cap * sizeof(*items)))) {
+		    || !(items = sysfast__realloc(st->items, cap * sizeof(*items)))) {
 			sysfast_err_set(sysfast_MemoryError, "deepsizeof: out of memory");
 			return -1;
 		}
@@ -317,8 +317,8 @@ int sysfast_deepsizeof(const sysfast_object *o, size_t *size)
 	}
 	sysfast__err_save(&saved);
 	rc = walk_run(&w, o, &total);
-	free(w.seen.slots);
-	free(w.pending.items);
+	sysfast__free(w.seen.slots);
+	sysfast__free(w.pending.items);
 	if (rc < 0)
 		return -1;
 	sysfast__err_restore(&saved);

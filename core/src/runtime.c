@@ -147,7 +147,7 @@ sysfast_interp *sysfast_interp_new(void)
 	if (sysfast_audit_args(sysfast__ev_interp_new, NULL) < 0)
 		return NULL;
 	(void)t;
-	b = calloc(1, sizeof(*b));
+	b = sysfast__calloc(1, sizeof(*b));
 	if (!b) {
 		sysfast_err_set(sysfast_MemoryError, "out of memory creating an interpreter");
 		return NULL;
@@ -155,7 +155,7 @@ sysfast_interp *sysfast_interp_new(void)
 	pthread_mutex_lock(&sysfast__lock);
 	if (!sysfast__initialized || sysfast__finalizing) {
 		pthread_mutex_unlock(&sysfast__lock);
-		free(b);
+		sysfast__free(b);
 		if (sysfast__check_initialized() == 0)
 			check_not_finalizing("cannot create an interpreter");
 		return NULL;
@@ -163,7 +163,7 @@ sysfast_interp *sysfast_interp_new(void)
 	if (sysfast__interp_audit_init(&b->interp) < 0) {
 		pthread_mutex_unlock(&sysfast__lock);
 		sysfast__interp_audit_free(&b->interp);
-		free(b);
+		sysfast__free(b);
 		return NULL;
 	}
 	cds_list_add_tail(&b->interp.link, &sysfast__interps);
