@@ -157,8 +157,10 @@ SYSFAST_API int sysfast_frame_line(sysfast_frame *f, int lineno);
 SYSFAST_API int sysfast_frame_opcode(sysfast_frame *f, int offset);
 
 /* The offset last given to sysfast_frame_opcode for f on the calling
- * thread, or -1 if none is remembered (none given since sysfast_frame_init, or
- * forgotten: the thread remembers a few frames at a time). A NULL f gives -1 with sysfast_ValueError. */
+ * thread, or -1 if none is remembered (none given since
+ * sysfast_frame_init, or forgotten: the thread remembers a few frames at
+ * a time). A NULL f gives -1 with sysfast_ValueError (sysfast_SystemError
+ * before sysfast_init). */
 SYSFAST_API int sysfast_frame_offset(const sysfast_frame *f);
 
 /* An exception was raised in the frame; `exc` goes to the local tracer. */
@@ -185,8 +187,8 @@ SYSFAST_API int sysfast_frame_c_exception(sysfast_frame *f, const sysfast_arg *f
 SYSFAST_API sysfast_frame *sysfast_frame_current(void);
 
 /* True when the calling thread has a tracer or a profiler and tracing is
- * not suspended, i.e. when a sysfast_frame_* call would do something. One
- * TLS load. False before sysfast_init. */
+ * not suspended, i.e. when a sysfast_frame_* call may call one. One TLS
+ * load. False before sysfast_init. */
 SYSFAST_API bool sysfast_tracing_active(void);
 
 /*
