@@ -22,6 +22,10 @@ void bench_audit_call_register(void);
 /* bench_objects.c: interning and getsizeof. */
 void bench_objects_register(void);
 
+/* bench_frames.c: the frame chain with nothing tracing, against a
+ * runtime's own. */
+void bench_frames_register(void);
+
 /* The realistic workload through libsysfast. */
 void bench_workload_register(void);
 

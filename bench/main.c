@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	bench_audit_call_register();
 	bench_workload_register();
 	bench_objects_register();
+	bench_frames_register();
 	bench_cpython_register();
 	bench_add_machine_context();
 	sysfast_bench_add_context("thread_counts", thread_list);

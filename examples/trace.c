@@ -6,7 +6,10 @@
  * sysfast_frame_enter / _line / _leave and each C call with
  * sysfast_frame_c_call / _c_return. The tracer asks for line events of
  * every frame by setting a local tracer on `call`, as a Python tracer
- * returns itself; the profiler sees calls and returns only.
+ * returns itself; the profiler sees calls and returns only. The thread
+ * keeps the chain of the frames it has entered whether or not anything
+ * traces, so a tracer set while frames run (a debugger attaching) sees
+ * their callers too.
  *
  *     cc trace.c $(pkg-config --cflags --libs sysfast) -o trace
  */
@@ -23,6 +26,8 @@ static int tracer(void *data, sysfast_frame *f, sysfast_trace_what what, const s
 	if (what == SYSFAST_TRACE_CALL)
 		sysfast_frame_set_local_tracer(f, tracer, NULL);
 	printf("trace   %-8s %s:%d", what_names[what], f->name, f->lineno);
+	if (what == SYSFAST_TRACE_CALL)
+		printf(" from %s", f->back ? f->back->name : "-");
 	if (arg && arg->kind == SYSFAST_ARG_INT)
 		printf(" -> %lld", (long long)arg->v.i);
 	printf("\n");
@@ -82,6 +87,8 @@ static int run_main(void)
 
 int main(void)
 {
+	sysfast_frame repl;
+
 	if (sysfast_init() < 0 || sysfast_settrace(tracer, NULL) < 0
 	    || sysfast_setprofile(profiler, NULL) < 0) {
 		fprintf(stderr, "setup failed: %s\n", sysfast_err_message());
@@ -91,11 +98,20 @@ int main(void)
 		fprintf(stderr, "a callback failed: %s\n", sysfast_err_message());
 		return 1;
 	}
-	/* With nothing set, frame events cost one TLS load each. */
+	/* With nothing set, a frame event costs one TLS load and the chain's
+	 * push or pop, and calls nothing. */
 	sysfast_settrace(NULL, NULL);
 	sysfast_setprofile(NULL, NULL);
 	printf("tracing active: %s\n", sysfast_tracing_active() ? "yes" : "no");
+	sysfast_frame_init(&repl, "repl", "<stdin>", 1);
+	sysfast_frame_enter(&repl);
 	run_main();
+	/* A debugger attaches inside repl: the next call's caller is repl. */
+	printf("current frame: %s\n", sysfast_frame_current()->name);
+	sysfast_settrace(tracer, NULL);
+	run_main();
+	sysfast_settrace(NULL, NULL);
+	sysfast_frame_leave(&repl, NULL);
 	sysfast_fini();
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Tracing and profiling (<sysfast/trace.h>) through the public API: the
+ * thread's frame chain (kept whether or not anything traces, before
+ * sysfast_init and across sysfast_fini), the rules before init, the
  * setters and their audit events, which callback gets which event and in
  * what order, failures, the suspension shared with audit hooks,
  * sysfast_call_tracing, the all-threads setters, and the cost of frame
@@ -11,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -109,11 +113,20 @@ static int refuse_set_events(sysfast_event_id id, const char *name, const sysfas
 	return 0;
 }
 
-/* Every case starts with a fresh runtime, no callback on this thread and
- * the counting hooks in place (sysfast_fini drops every hook). */
+/* Every case starts with a fresh runtime, no callback on this thread, no
+ * frame entered and the counting hooks in place (sysfast_fini drops every
+ * hook). A case that failed half-way (cmocka jumps out of it) leaves its
+ * frames entered, pointing into its dead stack: the next case forgets
+ * them through the chain's head (trace.h's inline part, not API) and
+ * fails, so that a case that leaves a frame entered is caught, and one
+ * failure does not spread further. */
 static int fresh(void **state)
 {
 	(void)state;
+	if (sysfast_frame_current()) {
+		sysfast__frame_top = NULL;
+		return -1;
+	}
 	sysfast_fini();
 	if (sysfast_init() < 0 || sysfast_add_audit_hook(count_set_events, NULL) < 0
 	    || sysfast_add_audit_hook(refuse_set_events, NULL) < 0)
@@ -185,41 +198,200 @@ static void test_frame_init_sets_the_defaults(void **state)
 	assert_no_error();
 }
 
-/* ---- bad input and the uninitialised runtime ---- */
+/* ---- before sysfast_init ---- */
 
-static void test_everything_but_frame_init_fails_before_init(void **state)
+static int count_calls(void *data)
 {
-	sysfast_frame f = frame("f");
+	++*(int *)data;
+	return 0;
+}
+
+static void test_setters_getters_and_call_tracing_fail_before_init(void **state)
+{
 	sysfast_tracer tr;
+	int calls = 0;
 
 	(void)state;
 	sysfast_fini();
 	assert_int_equal(sysfast_settrace(global_tracer, &n_events), -1);
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), -1);
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
 	assert_int_equal(sysfast_settrace_all_threads(global_tracer, &n_events), -1);
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
 	assert_int_equal(sysfast_setprofile_all_threads(profiler, &cfg), -1);
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
 	tr = sysfast_gettrace();
 	assert_null(tr.fn);
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
 	tr = sysfast_getprofile();
 	assert_null(tr.fn);
-	assert_error(sysfast_SystemError, "not initialized");
-	assert_null(sysfast_frame_current());
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_call_tracing(count_calls, &calls), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(calls, 0);
 	assert_int_equal(sysfast_call_tracing(NULL, NULL), -1);
-	assert_error(sysfast_SystemError, "not initialized");
-	assert_int_equal(sysfast_frame_line(NULL, 1), -1);
-	assert_error(sysfast_SystemError, "not initialized");
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
 	assert_false(sysfast_tracing_active());
-	assert_int_equal(sysfast_frame_enter(&f), 0);
-	assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
+	assert_no_error();
+	/* Nothing was set, and no event was raised. */
+	assert_int_equal(sysfast_init(), 0);
+	assert_null(sysfast_gettrace().fn);
+	assert_null(sysfast_getprofile().fn);
+	assert_int_equal(n_settrace_events + n_setprofile_events, 0);
+}
+
+static void test_frame_calls_keep_the_chain_and_call_nothing_before_init(void **state)
+{
+	sysfast_frame a, b;
+	sysfast_arg arg = SYSFAST_INT(1);
+
+	(void)state;
+	sysfast_fini();
+	sysfast_frame_init(&a, "a", "t.py", 1);
+	sysfast_frame_init(&b, "b", "t.py", 10);
+	assert_null(sysfast_frame_current());
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_null(a.back);
+	assert_ptr_equal(sysfast_frame_current(), &a);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_ptr_equal(b.back, &a);
+	assert_ptr_equal(sysfast_frame_current(), &b);
+	/* A local tracer is stored but not called: nothing traces yet. */
+	sysfast_frame_set_local_tracer(&b, local_tracer, &events);
+	assert_ptr_equal(b.local.fn, local_tracer);
+	b.trace_opcodes = true;
+	assert_int_equal(sysfast_frame_line(&b, 11), 0);
+	assert_int_equal(b.lineno, 11);
+	assert_int_equal(sysfast_frame_opcode(&b, 6), 0);
+	assert_int_equal(sysfast_frame_offset(&b), 6);
+	assert_int_equal(sysfast_frame_exception(&b, &arg), 0);
+	assert_int_equal(sysfast_frame_c_call(&b, &arg), 0);
+	assert_int_equal(sysfast_frame_c_exception(&b, &arg), 0);
+	assert_int_equal(sysfast_frame_c_call(&b, &arg), 0);
+	assert_int_equal(sysfast_frame_c_return(&b, &arg), 0);
+	assert_int_equal(sysfast_frame_leave(&b, &arg), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
+	assert_false(sysfast_tracing_active());
+	assert_int_equal(n_events, 0);
 	assert_no_error();
 	assert_int_equal(sysfast_init(), 0);
 }
+
+static void test_null_frame_is_a_system_error_before_init(void **state)
+{
+	(void)state;
+	sysfast_fini();
+	assert_int_equal(sysfast_frame_enter(NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_leave(NULL, NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_line(NULL, 1), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_opcode(NULL, 1), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_offset(NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_exception(NULL, NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_c_call(NULL, NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_c_return(NULL, NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_int_equal(sysfast_frame_c_exception(NULL, NULL), -1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	sysfast_frame_init(NULL, "f", "t.py", 1);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	sysfast_frame_set_local_tracer(NULL, local_tracer, NULL);
+	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_null(sysfast_frame_current());
+	assert_int_equal(sysfast_init(), 0);
+}
+
+static void test_frames_entered_before_init_are_the_callers_of_traced_ones(void **state)
+{
+	sysfast_frame a, b;
+
+	(void)state;
+	sysfast_fini();
+	sysfast_frame_init(&a, "a", "t.py", 1);
+	sysfast_frame_init(&b, "b", "t.py", 1);
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_int_equal(sysfast_init(), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_int_equal(n_events, 1);
+	expect(0, 'T', SYSFAST_TRACE_CALL, &b);
+	assert_ptr_equal(events[0].current, &b);
+	assert_ptr_equal(b.back, &a);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
+}
+
+/* Exit codes of the child below: which step went wrong. */
+enum {
+	SEAL_OK,
+	SEAL_STATE,
+	SEAL_CALL,
+	SEAL_BEFORE_INIT,
+	SEAL_INIT,
+	SEAL_AFTER_INIT,
+	SEAL_AFTER_REINIT
+};
+
+static int seal_child(void)
+{
+	if (sysfast_is_initialized())
+		return SEAL_STATE;
+	if (sysfast_audit_seal() != 0 || sysfast_err_occurred())
+		return SEAL_CALL;
+	if (sysfast_add_audit_hook(count_set_events, NULL) != -1
+	    || !sysfast_err_matches(sysfast_PermissionError))
+		return SEAL_BEFORE_INIT;
+	sysfast_err_clear();
+	if (sysfast_init() != 0)
+		return SEAL_INIT;
+	if (sysfast_add_audit_hook(count_set_events, NULL) != -1
+	    || !sysfast_err_matches(sysfast_PermissionError))
+		return SEAL_AFTER_INIT;
+	sysfast_err_clear();
+	sysfast_fini();
+	if (sysfast_init() != 0)
+		return SEAL_INIT;
+	if (sysfast_add_audit_hook(count_set_events, NULL) != -1
+	    || !sysfast_err_matches(sysfast_PermissionError))
+		return SEAL_AFTER_REINIT;
+	return SEAL_OK;
+}
+
+/* Run first, before anything has initialised the library in this
+ * process; in a child, because a seal lasts for the life of the process. */
+static void test_seal_before_init_seals_the_process_at_once_and_for_good(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	assert_false(sysfast_is_initialized());
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(seal_child());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), SEAL_OK);
+	/* The seal was the child's: the parent is not sealed. */
+	assert_int_equal(sysfast_init(), 0);
+	assert_int_equal(sysfast_add_audit_hook(count_set_events, NULL), 0);
+	sysfast_fini();
+}
+
+/* ---- bad input ---- */
 
 static void test_null_frame_gives_value_error_everywhere(void **state)
 {
@@ -510,17 +682,21 @@ static void test_c_events_do_nothing_without_a_profiler(void **state)
 
 static void test_tracer_failing_on_call_is_unset_and_frame_not_pushed(void **state)
 {
-	sysfast_frame f = frame("f");
+	sysfast_frame outer = frame("outer"), f = frame("f");
 
 	(void)state;
 	cfg.set_local = true;
 	cfg.fail_who = 'T';
 	cfg.fail_what = SYSFAST_TRACE_CALL;
+	assert_int_equal(sysfast_frame_enter(&outer), 0);
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
 	assert_int_equal(n_settrace_events, 1);
 	assert_int_equal(sysfast_frame_enter(&f), -1);
 	assert_error(sysfast_ValueError, "callback refused");
+	/* f was current while its tracer ran, and is not pushed now. */
+	assert_ptr_equal(events[0].current, &f);
+	assert_ptr_equal(sysfast_frame_current(), &outer);
 	/* Unset as if cleared: one more event; the local tracer is gone and
 	 * the profiler was not called for the failed call. */
 	assert_null(sysfast_gettrace().fn);
@@ -528,9 +704,9 @@ static void test_tracer_failing_on_call_is_unset_and_frame_not_pushed(void **sta
 	assert_null(f.local.fn);
 	assert_int_equal(n_events, 1);
 	expect(0, 'T', SYSFAST_TRACE_CALL, &f);
-	/* f was not pushed: the next frame's caller is not f. */
-	assert_frame_stack_empty();
 	assert_ptr_equal(sysfast_getprofile().fn, profiler);
+	assert_int_equal(sysfast_frame_leave(&outer, NULL), 0);
+	assert_null(sysfast_frame_current());
 }
 
 static void test_tracer_failing_on_line_is_unset_and_loses_the_local_tracer(void **state)
@@ -556,12 +732,13 @@ static void test_tracer_failing_on_line_is_unset_and_loses_the_local_tracer(void
 
 static void test_failing_tracer_on_return_still_pops_and_skips_profiler(void **state)
 {
-	sysfast_frame f = frame("f");
+	sysfast_frame outer = frame("outer"), f = frame("f");
 
 	(void)state;
 	cfg.set_local = true;
 	cfg.fail_who = 'L';
 	cfg.fail_what = SYSFAST_TRACE_RETURN;
+	assert_int_equal(sysfast_frame_enter(&outer), 0);
 	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_frame_enter(&f), 0);
@@ -569,7 +746,10 @@ static void test_failing_tracer_on_return_still_pops_and_skips_profiler(void **s
 	assert_error(sysfast_ValueError, "callback refused");
 	assert_int_equal(n_events, 3); /* T call, P call, L return */
 	expect(2, 'L', SYSFAST_TRACE_RETURN, &f);
-	assert_frame_stack_empty(); /* f was popped */
+	assert_ptr_equal(events[2].current, &f);
+	assert_ptr_equal(sysfast_frame_current(), &outer); /* f was popped */
+	assert_int_equal(sysfast_frame_leave(&outer, NULL), 0);
+	assert_frame_stack_empty();
 }
 
 static void test_failing_profiler_is_unset_and_tracer_kept(void **state)
@@ -592,15 +772,18 @@ static void test_failing_profiler_is_unset_and_tracer_kept(void **state)
 
 static void test_failing_profiler_on_call_does_not_push(void **state)
 {
-	sysfast_frame f = frame("f");
+	sysfast_frame outer = frame("outer"), f = frame("f");
 
 	(void)state;
 	cfg.fail_who = 'P';
 	cfg.fail_what = SYSFAST_TRACE_CALL;
+	assert_int_equal(sysfast_frame_enter(&outer), 0);
 	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_frame_enter(&f), -1);
 	assert_error(sysfast_ValueError, "callback refused");
+	assert_ptr_equal(sysfast_frame_current(), &outer);
+	assert_int_equal(sysfast_frame_leave(&outer, NULL), 0);
 	assert_frame_stack_empty();
 }
 
@@ -743,24 +926,80 @@ static void test_call_tracing_traces_fn_and_returns_its_result_and_error(void **
 	assert_error(sysfast_OverflowError, "from fn");
 }
 
-static void test_frame_current_is_the_callbacks_frame_and_null_outside(void **state)
+static void test_frame_current_is_the_innermost_frame_inside_callbacks_and_out(void **state)
 {
-	sysfast_frame f = frame("f");
+	sysfast_frame a = frame("a"), f = frame("f");
 
 	(void)state;
 	cfg.set_local = true;
 	assert_null(sysfast_frame_current());
+	assert_int_equal(sysfast_frame_enter(&a), 0);
 	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
 	assert_int_equal(sysfast_frame_enter(&f), 0);
-	assert_null(sysfast_frame_current());
+	assert_ptr_equal(sysfast_frame_current(), &f);
 	assert_int_equal(sysfast_frame_line(&f, 2), 0);
 	assert_int_equal(sysfast_frame_c_call(&f, NULL), 0);
 	assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
 	assert_int_equal(n_events, 6);
 	for (int i = 0; i < n_events; i++)
 		assert_ptr_equal(events[i].current, &f);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
 	assert_no_error();
+}
+
+/* A tracer that the runtime runs as code of its own enters frames: inside
+ * them the current frame is theirs, as sys._getframe() in a Python
+ * tracer is the tracer's frame, and their caller is the traced frame. */
+static sysfast_frame tracer_frame;
+static const sysfast_frame *current_in_tracer_frame, *current_after_tracer_frame;
+
+static void enter_tracer_frame(sysfast_frame *f, sysfast_trace_what what)
+{
+	if (what != SYSFAST_TRACE_CALL)
+		return;
+	sysfast_frame_init(&tracer_frame, "tracer", "debugger.py", 1);
+	assert_int_equal(sysfast_frame_enter(&tracer_frame), 0);
+	assert_ptr_equal(tracer_frame.back, f);
+	current_in_tracer_frame = sysfast_frame_current();
+	assert_int_equal(sysfast_frame_leave(&tracer_frame, NULL), 0);
+	current_after_tracer_frame = sysfast_frame_current();
+}
+
+static void test_frames_a_tracer_enters_are_current_inside_it(void **state)
+{
+	sysfast_frame f = frame("f");
+
+	(void)state;
+	cfg.also = enter_tracer_frame;
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_frame_enter(&f), 0);
+	assert_ptr_equal(current_in_tracer_frame, &tracer_frame);
+	assert_ptr_equal(current_after_tracer_frame, &f);
+	assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
+	assert_int_equal(n_events, 1); /* the tracer's own frame is not traced */
+}
+
+/* A runtime that reports an event for a frame other than its innermost
+ * one still gives the callback that frame as the current one. */
+static void test_frame_current_in_a_callback_is_the_frame_it_was_called_for(void **state)
+{
+	sysfast_frame a = frame("a"), b = frame("b");
+
+	(void)state;
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
+	assert_int_equal(sysfast_frame_c_call(&a, NULL), 0);
+	assert_int_equal(n_events, 1);
+	expect(0, 'P', SYSFAST_TRACE_C_CALL, &a);
+	assert_ptr_equal(events[0].current, &a);
+	assert_ptr_equal(sysfast_frame_current(), &b);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
 }
 
 static void test_enter_links_each_frame_to_its_caller(void **state)
@@ -770,6 +1009,7 @@ static void test_enter_links_each_frame_to_its_caller(void **state)
 	(void)state;
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_null(a.back);
 	assert_int_equal(sysfast_frame_enter(&b), 0);
 	assert_ptr_equal(b.back, &a);
 	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
@@ -777,10 +1017,31 @@ static void test_enter_links_each_frame_to_its_caller(void **state)
 	assert_ptr_equal(c.back, &a);
 	assert_int_equal(sysfast_frame_leave(&c, NULL), 0);
 	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
-	assert_null(a.back);
+	assert_frame_stack_empty();
 }
 
-static void test_clearing_mid_frame_leaves_no_stale_caller(void **state)
+static void test_chain_is_kept_with_nothing_set(void **state)
+{
+	sysfast_frame a = frame("a"), b = frame("b"), c = frame("c");
+
+	(void)state;
+	assert_false(sysfast_tracing_active());
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_null(a.back);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_ptr_equal(b.back, &a);
+	assert_ptr_equal(sysfast_frame_current(), &b);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
+	assert_int_equal(sysfast_frame_enter(&c), 0);
+	assert_ptr_equal(c.back, &a);
+	assert_int_equal(sysfast_frame_leave(&c, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
+	assert_no_error();
+}
+
+static void test_clearing_and_setting_mid_frame_keeps_the_chain(void **state)
 {
 	sysfast_frame a = frame("a"), b = frame("b"), c = frame("c");
 
@@ -788,14 +1049,45 @@ static void test_clearing_mid_frame_leaves_no_stale_caller(void **state)
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_frame_enter(&a), 0);
 	assert_int_equal(sysfast_frame_enter(&b), 0);
-	/* Cleared inside b: b leaves unseen; set again inside a. */
+	/* Cleared inside b: b leaves unseen, and a is the innermost again;
+	 * set again inside a: c's caller is a. */
 	assert_int_equal(sysfast_setprofile(NULL, NULL), 0);
 	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
 	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
 	assert_int_equal(sysfast_frame_enter(&c), 0);
-	assert_null(c.back);
+	assert_ptr_equal(c.back, &a);
 	assert_int_equal(sysfast_frame_leave(&c, NULL), 0);
 	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
+	/* a's return reached the profiler though its call was not seen. */
+	assert_int_equal(n_events, 5);
+	expect(4, 'P', SYSFAST_TRACE_RETURN, &a);
+}
+
+/* A debugger attaching: frames entered while nothing traced are the
+ * callers of the first traced one, and the profiler gets their returns. */
+static void test_tracer_set_while_frames_are_entered_sees_their_chain(void **state)
+{
+	sysfast_frame a = frame("a"), b = frame("b"), c = frame("c");
+
+	(void)state;
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
+	assert_int_equal(sysfast_frame_enter(&c), 0);
+	assert_int_equal(n_events, 2);
+	expect(0, 'T', SYSFAST_TRACE_CALL, &c);
+	assert_ptr_equal(events[0].frame->back, &b);
+	assert_ptr_equal(events[0].frame->back->back, &a);
+	assert_null(events[0].frame->back->back->back);
+	assert_int_equal(sysfast_frame_leave(&c, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	expect(3, 'P', SYSFAST_TRACE_RETURN, &b);
+	assert_ptr_equal(events[3].current, &b);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
 }
 
 static void test_tracing_active_follows_setters_and_suspension(void **state)
@@ -851,6 +1143,31 @@ static void test_tracer_is_suspended_in_plain_hooks_only(void **state)
 	assert_int_equal(n_events, 2);
 	assert_non_null(sysfast_interp_enter(sysfast_interp_main()));
 	assert_int_equal(sysfast_interp_destroy(sub), 0);
+}
+
+/* The chain is the thread's, like its C stack: frames entered before
+ * sysfast_fini are still entered after it, and after the next init. */
+static void test_fini_keeps_the_threads_frame_chain(void **state)
+{
+	sysfast_frame a = frame("a"), b = frame("b"), c = frame("c");
+
+	(void)state;
+	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	sysfast_fini();
+	assert_ptr_equal(sysfast_frame_current(), &b);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
+	assert_int_equal(sysfast_init(), 0);
+	assert_ptr_equal(sysfast_frame_current(), &a);
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_frame_enter(&c), 0);
+	expect(n_events - 1, 'T', SYSFAST_TRACE_CALL, &c);
+	assert_ptr_equal(c.back, &a);
+	assert_int_equal(sysfast_frame_leave(&c, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+	assert_null(sysfast_frame_current());
 }
 
 static void test_fini_unsets_every_callback(void **state)
@@ -970,8 +1287,66 @@ static void test_all_threads_setter_refused_changes_nothing(void **state)
 	assert_null(sysfast_gettrace().fn);
 }
 
+/* A debugger attaching to a running thread from another one. */
+struct attach {
+	pthread_barrier_t entered, set;
+	sysfast_frame outer, inner;
+	const sysfast_frame *seen_back, *seen_current;
+	int calls;
+};
+
+static int attach_tracer(void *data, sysfast_frame *f, sysfast_trace_what what,
+                         const sysfast_arg *arg)
+{
+	struct attach *a = data;
+
+	(void)what, (void)arg;
+	a->seen_back = f->back;
+	a->seen_current = sysfast_frame_current();
+	a->calls++;
+	return 0;
+}
+
+static void *attach_main(void *arg)
+{
+	struct attach *a = arg;
+
+	sysfast_frame_init(&a->outer, "outer", "t.py", 1);
+	sysfast_frame_init(&a->inner, "inner", "t.py", 1);
+	assert_non_null(sysfast_interp_current()); /* reached by the setter */
+	assert_int_equal(sysfast_frame_enter(&a->outer), 0);
+	pthread_barrier_wait(&a->entered);
+	pthread_barrier_wait(&a->set);
+	assert_int_equal(sysfast_frame_enter(&a->inner), 0);
+	assert_int_equal(sysfast_frame_leave(&a->inner, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a->outer, NULL), 0);
+	assert_null(sysfast_frame_current());
+	return NULL;
+}
+
+static void test_all_threads_tracer_sees_the_chain_entered_before_it_was_set(void **state)
+{
+	struct attach a = {0};
+	pthread_t tid;
+
+	(void)state;
+	pthread_barrier_init(&a.entered, NULL, 2);
+	pthread_barrier_init(&a.set, NULL, 2);
+	assert_int_equal(pthread_create(&tid, NULL, attach_main, &a), 0);
+	pthread_barrier_wait(&a.entered);
+	assert_int_equal(sysfast_settrace_all_threads(attach_tracer, &a), 0);
+	pthread_barrier_wait(&a.set);
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_int_equal(sysfast_settrace_all_threads(NULL, NULL), 0);
+	assert_int_equal(a.calls, 1);
+	assert_ptr_equal(a.seen_back, &a.outer);
+	assert_ptr_equal(a.seen_current, &a.inner);
+	pthread_barrier_destroy(&a.entered);
+	pthread_barrier_destroy(&a.set);
+}
+
 /* Under TSan: the all-threads setters write a thread's state while it
- * runs frame events. */
+ * runs frame events and keeps its chain. */
 #define STRESS_ROUNDS 2000
 
 static int quiet(void *data, sysfast_frame *f, sysfast_trace_what what, const sysfast_arg *arg)
@@ -990,17 +1365,23 @@ struct stress {
 static void *stress_main(void *arg)
 {
 	struct stress *s = arg;
-	sysfast_frame f;
+	sysfast_frame outer, f;
 
+	sysfast_frame_init(&outer, "main", "t.py", 1);
 	sysfast_frame_init(&f, "loop", "t.py", 1);
 	/* Frame events with nothing set do not set a thread up: bind it. */
 	assert_non_null(sysfast_interp_current());
+	assert_int_equal(sysfast_frame_enter(&outer), 0);
 	pthread_barrier_wait(&s->started);
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
 		assert_int_equal(sysfast_frame_enter(&f), 0);
+		assert_ptr_equal(f.back, &outer);
 		assert_int_equal(sysfast_frame_c_call(&f, NULL), 0);
+		assert_ptr_equal(sysfast_frame_current(), &f);
 		assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
 	}
+	assert_ptr_equal(sysfast_frame_current(), &outer);
+	assert_int_equal(sysfast_frame_leave(&outer, NULL), 0);
 	return NULL;
 }
 
@@ -1061,15 +1442,32 @@ static void test_frame_events_with_nothing_set_do_not_allocate(void **state)
 	}
 	assert_int_equal(testutil_heap_stop(), 0);
 	assert_false(sysfast_tracing_active());
+	/* Nor before sysfast_init, where they keep the chain too. */
+	sysfast_fini();
+	testutil_heap_start();
+	for (int i = 0; i < N_FRAMES; i++) {
+		assert_int_equal(sysfast_frame_enter(&f), 0);
+		assert_int_equal(sysfast_frame_line(&f, i), 0);
+		assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
+	}
+	assert_int_equal(testutil_heap_stop(), 0);
+	assert_int_equal(sysfast_init(), 0);
 }
 #endif
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    /* First: no runtime has been set up in this process yet. */
+	    cmocka_unit_test(test_seal_before_init_seals_the_process_at_once_and_for_good),
 	    cmocka_unit_test_setup(test_what_numbers_are_cpythons, fresh),
 	    cmocka_unit_test_setup(test_frame_init_sets_the_defaults, fresh),
-	    cmocka_unit_test_setup(test_everything_but_frame_init_fails_before_init, fresh),
+	    cmocka_unit_test_setup(test_setters_getters_and_call_tracing_fail_before_init, fresh),
+	    cmocka_unit_test_setup(test_frame_calls_keep_the_chain_and_call_nothing_before_init,
+	                           fresh),
+	    cmocka_unit_test_setup(test_null_frame_is_a_system_error_before_init, fresh),
+	    cmocka_unit_test_setup(test_frames_entered_before_init_are_the_callers_of_traced_ones,
+	                           fresh),
 	    cmocka_unit_test_setup(test_null_frame_gives_value_error_everywhere, fresh),
 	    cmocka_unit_test_setup(test_call_tracing_with_null_fn_gives_value_error, fresh),
 	    cmocka_unit_test_setup(test_settrace_sets_and_gettrace_returns_it, fresh),
@@ -1104,17 +1502,26 @@ int main(void)
 	    cmocka_unit_test_setup(test_nothing_called_from_a_tracer_is_traced, fresh),
 	    cmocka_unit_test_setup(test_call_tracing_traces_fn_and_returns_its_result_and_error,
 	                           fresh),
-	    cmocka_unit_test_setup(test_frame_current_is_the_callbacks_frame_and_null_outside,
+	    cmocka_unit_test_setup(
+	        test_frame_current_is_the_innermost_frame_inside_callbacks_and_out, fresh),
+	    cmocka_unit_test_setup(test_frames_a_tracer_enters_are_current_inside_it, fresh),
+	    cmocka_unit_test_setup(test_frame_current_in_a_callback_is_the_frame_it_was_called_for,
 	                           fresh),
 	    cmocka_unit_test_setup(test_enter_links_each_frame_to_its_caller, fresh),
-	    cmocka_unit_test_setup(test_clearing_mid_frame_leaves_no_stale_caller, fresh),
+	    cmocka_unit_test_setup(test_chain_is_kept_with_nothing_set, fresh),
+	    cmocka_unit_test_setup(test_clearing_and_setting_mid_frame_keeps_the_chain, fresh),
+	    cmocka_unit_test_setup(test_tracer_set_while_frames_are_entered_sees_their_chain,
+	                           fresh),
 	    cmocka_unit_test_setup(test_tracing_active_follows_setters_and_suspension, fresh),
 	    cmocka_unit_test_setup(test_tracer_is_suspended_in_plain_hooks_only, fresh),
+	    cmocka_unit_test_setup(test_fini_keeps_the_threads_frame_chain, fresh),
 	    cmocka_unit_test_setup(test_fini_unsets_every_callback, fresh),
 	    cmocka_unit_test_setup(test_all_threads_setters_reach_every_thread_of_the_interpreter,
 	                           fresh),
 	    cmocka_unit_test_setup(test_threads_started_later_have_no_tracer, fresh),
 	    cmocka_unit_test_setup(test_all_threads_setter_refused_changes_nothing, fresh),
+	    cmocka_unit_test_setup(test_all_threads_tracer_sees_the_chain_entered_before_it_was_set,
+	                           fresh),
 	    cmocka_unit_test_setup(test_all_threads_setters_race_with_frame_events, fresh),
 #ifdef TESTUTIL_HEAP_PROBE
 	    cmocka_unit_test_setup(test_frame_events_with_nothing_set_do_not_allocate, fresh),

@@ -65,6 +65,12 @@ SPEC = {
     # Frame events (no CPython entry point to compare with).
     "sysfast/trace/enter_leave/none": {},
     "sysfast/trace/enter_leave/profiler": {},
+    # The frame chain with nothing tracing (bench_frames.c): enter, two
+    # lines, leave, against the same body as a runtime's own inline code
+    # (its chain and its three flags), the "limit" of these rows.
+    "sysfast/frames/untraced": dict(limit="limit/frames/runtime_own", max=1.5),
+    # The same through the exported functions: shown, no target.
+    "sysfast/frames/untraced_call": dict(limit="limit/frames/runtime_own"),
 }
 for _n in (1, 2, 4, 8):
     for _a in (0, 4):
@@ -206,7 +212,7 @@ def build_rows(runs, order):
                 "what": f"≤{spec['max']:g}× {limit_what}",
                 "ok": None if row["limit_ratio"] is None else row["limit_ratio"] <= spec["max"]})
         # Rule 9: no audit call allocates or frees, and neither does
-        # interning a known name.
+        # interning a known name nor a frame event with nothing set.
         row["targets"].append({
             "what": "0 allocs",
             "ok": row["allocs"] == 0 and row["frees"] == 0 and row["bytes"] == 0})

@@ -85,9 +85,11 @@ void sysfast__err_restore(const struct sysfast__error *saved);
  * offsets across a call. */
 #define SYSFAST__OFFSET_CACHE 8
 
-/* A thread's tracing state (trace.c). `lock` guards tracer, profiler and
- * top, which other threads write (the all-threads setters, sysfast_fini);
- * the rest is the owning thread's alone. */
+/* A thread's tracing state (trace.c). `lock` guards tracer and profiler,
+ * which other threads write (the all-threads setters, sysfast_fini); the
+ * rest is the owning thread's alone. The frame chain is not here: its
+ * head is sysfast__frame_top (trace.h), which trace.h's inline paths
+ * reach and no other thread touches. */
 struct sysfast__trace {
 	unsigned char lock; /* a spinlock: held for a few stores at a time */
 	/* Even when tracer and profiler are stable, odd while a writer (who
@@ -95,11 +97,10 @@ struct sysfast__trace {
 	 * as a sequence lock's reader. */
 	unsigned seq;
 	sysfast_tracer tracer, profiler;
-	/* The innermost frame pushed by sysfast_frame_enter; reset to NULL
-	 * whenever tracer and profiler both become unset, so that it never
-	 * outlives frames left while nothing was set. */
-	sysfast_frame *top;
-	sysfast_frame *current; /* whose callback runs; NULL outside */
+	/* The frame whose callback runs (NULL outside callbacks) and the
+	 * chain's head when that callback started: sysfast_frame_current
+	 * gives `current` until the callback enters frames of its own. */
+	sysfast_frame *current, *current_top;
 	struct {
 		const sysfast_frame *frame;
 		int offset;
@@ -422,7 +423,9 @@ void sysfast__audit_update_enabled(void);
 /* ---- trace.c ---- */
 
 /* Unsets every thread's tracer and profiler, raising no event
- * (sysfast_fini). Call with sysfast__lock held. */
+ * (sysfast_fini). Frame chains are left alone: they belong to the
+ * threads, whose frames stay entered across sysfast_fini. Call with
+ * sysfast__lock held. */
 void sysfast__trace_reset_all(void);
 
 /* ---- reclamation ---- */

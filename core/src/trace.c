@@ -2,14 +2,23 @@
 /*
  * libsysfast - tracing and profiling (sys.settrace, sys.setprofile).
  *
- * Per thread: a tracer, a profiler, the innermost pushed frame (guarded by
- * a small spinlock, as the all-threads setters write them from other
- * threads) and, in sysfast__audit_tls, two 32-bit words side by side: the
- * suspension counter that the audit dispatch already keeps (CPython's
+ * Per thread: the frame chain, a tracer and a profiler. The chain is the
+ * thread's own, like CPython's frame stack: sysfast_frame_enter links
+ * every frame to the innermost one and _leave unlinks it, whether or not
+ * anything traces, before sysfast_init and across sysfast_fini too. Its
+ * head, sysfast__frame_top, is a thread-local pointer that only its
+ * thread touches, so pushing and popping take no lock and trace.h does
+ * them inline.
+ *
+ * The tracer and profiler are guarded by a small spinlock, as the
+ * all-threads setters write them from other threads. In
+ * sysfast__audit_tls sit two 32-bit words side by side: the suspension
+ * counter that the audit dispatch already keeps (CPython's
  * tstate->tracing) and `trace_set`, which of tracer and profiler are set.
- * "Is there anything to do?" is one 64-bit load of both: set bits and a
- * zero counter. That is the whole cost of a frame event with nothing set,
- * and the audit dispatch, which only writes the counter, is unchanged.
+ * "Is there anything to call?" is one 64-bit load of both: set bits and a
+ * zero counter. With nothing to call, a frame event is that load and the
+ * chain's push or pop; the audit dispatch, which only writes the counter,
+ * is unchanged.
  *
  * Memory ordering: `trace_set` is written with relaxed atomic stores under
  * the owner's spinlock, together with the tracer and profiler, and read by
@@ -18,9 +27,8 @@
  * "set", the owner reads the tracer and profiler as the reader of a
  * sequence lock (`seq`, odd while a writer is at work: retry if it was odd
  * or changed), so a pair (fn, data) is never torn and an event costs no
- * atomic read-modify-write to read them; it takes the spinlock only to
- * push or pop its frame (`top`). See docs/architecture.md, "Tracing and
- * profiling".
+ * atomic read-modify-write to read them. See docs/architecture.md,
+ * "Tracing and profiling".
  */
 #include <sched.h>
 
@@ -82,8 +90,6 @@ static void state_set(struct sysfast__thread *t, unsigned which, sysfast_trace_f
 	__atomic_store_n(&slot(s, which)->data, fn ? data : NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->seq, q + 2, __ATOMIC_RELEASE);
 	set = (s->tracer.fn ? TRACER : 0) | (s->profiler.fn ? PROFILER : 0);
-	if (!set)
-		s->top = NULL;
 	__atomic_store_n(&t->hot->trace_set, set, __ATOMIC_RELAXED);
 	state_unlock(s);
 }
@@ -285,6 +291,18 @@ int sysfast_call_tracing(int (*fn)(void *arg), void *arg)
 
 /* ---- frames ---- */
 
+__thread sysfast_frame *sysfast__frame_top;
+
+/* A NULL frame: the one bad input of the frame calls. Before init it is
+ * "everything else" of the contract's general rule. */
+static __attribute__((noinline)) int bad_frame(void)
+{
+	if (sysfast__check_initialized() < 0)
+		return -1;
+	sysfast_err_set(sysfast_ValueError, "frame is NULL");
+	return -1;
+}
+
 static unsigned offset_slot(const sysfast_frame *f)
 {
 	uintptr_t a = (uintptr_t)f;
@@ -304,7 +322,7 @@ static void offset_forget(const sysfast_frame *f)
 void sysfast_frame_init(sysfast_frame *f, const char *name, const char *filename, int lineno)
 {
 	if (!f) {
-		sysfast_err_set(sysfast_ValueError, "frame is NULL");
+		(void)bad_frame();
 		return;
 	}
 	*f = (sysfast_frame){
@@ -316,7 +334,7 @@ void sysfast_frame_init(sysfast_frame *f, const char *name, const char *filename
 void sysfast_frame_set_local_tracer(sysfast_frame *f, sysfast_trace_fn fn, void *data)
 {
 	if (!f) {
-		sysfast_err_set(sysfast_ValueError, "frame is NULL");
+		(void)bad_frame();
 		return;
 	}
 	f->local = (sysfast_tracer){fn, fn ? data : NULL};
@@ -324,19 +342,14 @@ void sysfast_frame_set_local_tracer(sysfast_frame *f, sysfast_trace_fn fn, void 
 
 sysfast_frame *sysfast_frame_current(void)
 {
-	struct sysfast__thread *t = sysfast__thread_get();
+	const struct sysfast__trace *s = &sysfast__tls.trace;
 
-	if (sysfast__check_initialized() < 0)
-		return NULL;
-	return t->trace.current;
-}
-
-static __attribute__((noinline)) int bad_frame(void)
-{
-	if (sysfast__check_initialized() < 0)
-		return -1;
-	sysfast_err_set(sysfast_ValueError, "frame is NULL");
-	return -1;
+	/* The frame whose callback runs, unless the callback has entered
+	 * frames of its own since it started (a tracer the runtime runs as
+	 * code of its own): then, as sys._getframe() in a tracer, theirs. */
+	if (s->current && sysfast__frame_top == s->current_top)
+		return s->current;
+	return sysfast__frame_top;
 }
 
 int sysfast_frame_offset(const sysfast_frame *f)
@@ -357,7 +370,8 @@ static int invoke(struct sysfast__thread *t, sysfast_tracer cb, sysfast_frame *f
                   sysfast_trace_what what, const sysfast_arg *arg, const char *role)
 {
 	struct sysfast__audit_thread *th = &sysfast__audit_tls;
-	sysfast_frame *prev = t->trace.current;
+	struct sysfast__trace *s = &t->trace;
+	sysfast_frame *prev = s->current, *prev_top = s->current_top;
 	struct sysfast__error saved;
 	bool pending = th->err != NULL;
 	const sysfast_exc_type *err;
@@ -365,11 +379,13 @@ static int invoke(struct sysfast__thread *t, sysfast_tracer cb, sysfast_frame *f
 
 	if (pending)
 		sysfast__err_save(&saved);
-	t->trace.current = f;
+	s->current = f;
+	s->current_top = sysfast__frame_top;
 	th->tracing++;
 	r = cb.fn(cb.data, f, what, arg);
 	th->tracing--;
-	t->trace.current = prev;
+	s->current = prev;
+	s->current_top = prev_top;
 	err = th->err;
 	if (SYSFAST_LIKELY(r == 0 && !err)) {
 		if (pending)
@@ -426,27 +442,16 @@ static int profile_part(struct sysfast__thread *t, sysfast_frame *f, sysfast_tra
 	return call_or_unset(t, PROFILER, prof, f, what, arg);
 }
 
-static void push(struct sysfast__thread *t, sysfast_frame *f)
+/* The chain's push and pop: trace.h's inline paths do the same. */
+static inline void push(sysfast_frame *f)
 {
-	struct sysfast__trace *s = &t->trace;
-
-	state_lock(s);
-	if (s->tracer.fn || s->profiler.fn) {
-		f->back = s->top;
-		s->top = f;
-	}
-	state_unlock(s);
+	f->back = sysfast__frame_top;
+	sysfast__frame_top = f;
 }
 
-static void pop(struct sysfast__thread *t, sysfast_frame *f)
+static inline void pop(const sysfast_frame *f)
 {
-	struct sysfast__trace *s = &t->trace;
-
-	/* A frame entered while nothing was set was never pushed. */
-	state_lock(s);
-	if (s->top == f)
-		s->top = f->back;
-	state_unlock(s);
+	sysfast__frame_top = f->back;
 }
 
 static __attribute__((noinline)) int enter_slow(sysfast_frame *f)
@@ -455,10 +460,12 @@ static __attribute__((noinline)) int enter_slow(sysfast_frame *f)
 
 	if (!f)
 		return bad_frame();
-	push(t, f);
+	/* Pushed first: the callbacks see f as the innermost frame and its
+	 * callers through f->back. */
+	push(f);
 	if (trace_part(t, f, SYSFAST_TRACE_CALL, NULL) < 0
 	    || profile_part(t, f, SYSFAST_TRACE_CALL, NULL) < 0) {
-		pop(t, f);
+		pop(f);
 		return -1;
 	}
 	return 0;
@@ -466,8 +473,10 @@ static __attribute__((noinline)) int enter_slow(sysfast_frame *f)
 
 int sysfast_frame_enter(sysfast_frame *f)
 {
-	if (SYSFAST_LIKELY(!(active() | !f)))
+	if (SYSFAST_LIKELY(f && !active())) {
+		push(f);
 		return 0;
+	}
 	return enter_slow(f);
 }
 
@@ -481,14 +490,16 @@ static __attribute__((noinline)) int leave_slow(sysfast_frame *f, const sysfast_
 	rc = trace_part(t, f, SYSFAST_TRACE_RETURN, retval);
 	if (rc == 0)
 		rc = profile_part(t, f, SYSFAST_TRACE_RETURN, retval);
-	pop(t, f);
+	pop(f);
 	return rc;
 }
 
 int sysfast_frame_leave(sysfast_frame *f, const sysfast_arg *retval)
 {
-	if (SYSFAST_LIKELY(!(active() | !f)))
+	if (SYSFAST_LIKELY(f && !active())) {
+		pop(f);
 		return 0;
+	}
 	return leave_slow(f, retval);
 }
 

@@ -119,6 +119,24 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(os.path.join(tmp, "report.md")) as f:
         check("slow spells" in f.read(), "... in the Markdown report too")
 
+    # The frame chain: libsysfast at most 1.5x the runtime's own code.
+    frames = dict(BASE, **{"limit/frames/runtime_own": 2.0, "sysfast/frames/untraced": 2.8,
+                           "sysfast/frames/untraced_call": 9.0})
+    fr = os.path.join(tmp, "frames.json")
+    run_json(fr, frames)
+    rc, out = tool(REPORT, fr, "--out-dir", tmp, "--check")
+    cells = row(out, "frames/untraced")
+    check(rc == 0 and cells is not None and "1.40×" in cells and "≤1.5×" in cells
+          and cells[-1] == "yes",
+          "report holds the frame chain to 1.5x the runtime's own (2.8 / 2.0 = 1.40x)")
+    cells = row(out, "frames/untraced_call")
+    check(cells is not None and "4.50×" in cells and "≤1.5×" not in cells,
+          "the exported functions' row shows its ratio with no target")
+    run_json(fr, dict(frames, **{"sysfast/frames/untraced": 3.2}))
+    rc, out = tool(REPORT, fr, "--out-dir", tmp, "--check")
+    check(rc == 1 and "failing: frames/untraced (≤1.5× limit)" in out,
+          "1.6x the runtime's own fails the frame chain's target")
+
     # The regression guard: 15% slower fails at the default 10%, 5% does not.
     after = os.path.join(tmp, "after.json")
     run_json(after, dict(BASE, **{"sysfast/audit/hooks:1/args:2": 12.0 * 1.15}))

@@ -5,9 +5,19 @@
  *
  * A runtime that embeds libsysfast reports its frames and events with the
  * sysfast_frame_* calls; libsysfast calls the thread's tracer and profiler
- * as CPython would. State is per thread. While a tracer, a profiler or an
- * audit hook without SYSFAST_HOOK_CANTRACE runs, nothing is traced on that
- * thread. See docs/architecture.md, "Tracing and profiling".
+ * as CPython would. State is per thread. Each thread keeps the chain of
+ * the frames it has entered, whether or not anything traces, as CPython
+ * keeps its frame stack: sysfast_frame_current() is its innermost frame,
+ * like sys._getframe(), and a tracer set while frames are entered sees
+ * their whole chain. While a tracer, a profiler or an audit hook without
+ * SYSFAST_HOOK_CANTRACE runs, nothing is traced on that thread. See
+ * docs/architecture.md, "Tracing and profiling".
+ *
+ * Before sysfast_init (and between sysfast_fini and the next init) the
+ * sysfast_frame_* calls with a valid frame work: they keep the chain and
+ * call nothing, as nothing can trace then. The setters, getters and
+ * sysfast_call_tracing fail with sysfast_SystemError "sysfast is not
+ * initialized", and so does any frame call given a NULL frame.
  */
 #ifndef SYSFAST_TRACE_H
 #define SYSFAST_TRACE_H
@@ -50,7 +60,9 @@ typedef struct sysfast_tracer {
 /* A frame, owned by the runtime (usually on its stack); libsysfast never
  * allocates one and keeps no pointer to it once it is left. */
 struct sysfast_frame {
-	sysfast_frame *back; /* the caller's frame; set by sysfast_frame_enter */
+	/* The thread's innermost entered frame when this one was entered
+	 * (its caller); NULL for the outermost. Set by sysfast_frame_enter. */
+	sysfast_frame *back;
 	const char *name, *filename;
 	int lineno;
 	bool trace_lines;     /* f_trace_lines, default true */
@@ -61,8 +73,8 @@ struct sysfast_frame {
 
 /* Initialises a frame: the names and line given, lines traced, opcodes
  * not, no local tracer, back and user NULL. A pure initialiser: it works
- * at any time, before sysfast_init too. A NULL f sets sysfast_ValueError.
- * Never allocates. */
+ * at any time, before sysfast_init too. A NULL f sets sysfast_ValueError
+ * (sysfast_SystemError before sysfast_init). Never allocates. */
 SYSFAST_API void sysfast_frame_init(sysfast_frame *f, const char *name, const char *filename,
                                     int lineno);
 
@@ -89,9 +101,11 @@ SYSFAST_API sysfast_tracer sysfast_getprofile(void);
  * whose event fails is left as it was and the others are still done; the
  * call then returns -1 with the first failure's error. Threads set up
  * after the call starts are not affected. Frame events made while
- * nothing is set do not count as using the library (they touch no state):
- * a runtime should call, e.g., sysfast_interp_current() when it starts a
- * thread that it wants these setters to reach. Returns 0 on success. A thread
+ * nothing is set do not count as using the library (they touch only the
+ * thread's frame chain): a runtime should call, e.g.,
+ * sysfast_interp_current() when it starts a thread that it wants these
+ * setters to reach. Frames that a thread has entered stay entered: its
+ * new tracer sees their chain. Returns 0 on success. A thread
  * may still be running a tracer it read before the call returned: keep
  * `data` valid until that cannot be the case. Takes the registry lock
  * (never while a hook runs); allocates nothing. */
@@ -110,24 +124,27 @@ SYSFAST_API int sysfast_call_tracing(int (*fn)(void *arg), void *arg);
  * for a tracer handling `call` (or any later event of the frame). Local
  * tracers get line, exception, opcode and return, and only while the
  * thread has a global tracer. A pure setter: works at any time. A NULL f
- * sets sysfast_ValueError. */
+ * sets sysfast_ValueError (sysfast_SystemError before sysfast_init). */
 SYSFAST_API void sysfast_frame_set_local_tracer(sysfast_frame *f, sysfast_trace_fn fn, void *data);
 
 /*
  * The runtime's side. Each call returns 0, or -1 when a tracer or profiler
  * failed (it was unset and its error is set). A NULL f gives -1 with
  * sysfast_ValueError (sysfast_SystemError before sysfast_init). With no
- * tracer and no profiler set on the thread, or while tracing is suspended,
- * they call nothing and return 0; sysfast_frame_enter and _leave then cost
- * one TLS load and a branch and never allocate. They never allocate in
- * any case. Call them on the thread that runs the frame.
+ * tracer and no profiler set on the thread, while tracing is suspended,
+ * or before sysfast_init, they call nothing and return 0;
+ * sysfast_frame_enter and _leave then cost one TLS load, a branch and the
+ * frame chain's push or pop. They never allocate. Call them on the thread
+ * that runs the frame; report events for the thread's innermost frame,
+ * and leave frames in the reverse order of entering them.
  */
 
-/* A call: the frame starts. Calls the global tracer (which may set the
- * local one), then the profiler. When tracing is active the frame is
- * pushed: f->back is the thread's innermost traced frame. On -1 the frame
- * was not pushed: do not call sysfast_frame_leave for it. If the tracer
- * fails the profiler is not called. */
+/* A call: the frame starts. Always pushes it on the thread's frame chain
+ * (f->back is the innermost entered frame, f becomes the innermost), then
+ * calls the global tracer (which may set the local one), then the
+ * profiler. On -1 the frame was not pushed (the chain is as before the
+ * call): do not call sysfast_frame_leave for it. If the tracer fails the
+ * profiler is not called. */
 SYSFAST_API int sysfast_frame_enter(sysfast_frame *f);
 
 /* The frame reached line `lineno`: always stored in f->lineno; the local
@@ -140,16 +157,19 @@ SYSFAST_API int sysfast_frame_line(sysfast_frame *f, int lineno);
 SYSFAST_API int sysfast_frame_opcode(sysfast_frame *f, int offset);
 
 /* The offset last given to sysfast_frame_opcode for f on the calling
- * thread, or -1 if none is remembered (none given since sysfast_frame_init, or
- * forgotten: the thread remembers a few frames at a time). A NULL f gives -1 with sysfast_ValueError. */
+ * thread, or -1 if none is remembered (none given since
+ * sysfast_frame_init, or forgotten: the thread remembers a few frames at
+ * a time). A NULL f gives -1 with sysfast_ValueError (sysfast_SystemError
+ * before sysfast_init). */
 SYSFAST_API int sysfast_frame_offset(const sysfast_frame *f);
 
 /* An exception was raised in the frame; `exc` goes to the local tracer. */
 SYSFAST_API int sysfast_frame_exception(sysfast_frame *f, const sysfast_arg *exc);
 
 /* The frame returns `retval` (NULL while unwinding): the local tracer,
- * then the profiler, get `return`. Always pops the frame, even when a
- * callback fails; if the tracer fails the profiler is not called. */
+ * then the profiler, get `return`. Then always pops the frame (f->back
+ * becomes the innermost again), even when a callback failed; if the
+ * tracer fails the profiler is not called. */
 SYSFAST_API int sysfast_frame_leave(sysfast_frame *f, const sysfast_arg *retval);
 
 /* The frame calls, returned from, or got an exception from the C function
@@ -158,14 +178,17 @@ SYSFAST_API int sysfast_frame_c_call(sysfast_frame *f, const sysfast_arg *func);
 SYSFAST_API int sysfast_frame_c_return(sysfast_frame *f, const sysfast_arg *func);
 SYSFAST_API int sysfast_frame_c_exception(sysfast_frame *f, const sysfast_arg *func);
 
-/* The frame whose tracer or profiler is running on the calling thread
- * (the innermost, when they nest through sysfast_call_tracing); NULL
- * outside callbacks. Before sysfast_init: NULL with sysfast_SystemError. */
+/* The calling thread's innermost entered frame (sys._getframe()); NULL
+ * when none. While a tracer or profiler runs, the frame it was called for
+ * (the innermost such, when they nest through sysfast_call_tracing),
+ * until it enters frames of its own. Works at any time, before
+ * sysfast_init too (frames entered then are on the chain), and sets no
+ * error. Never allocates. */
 SYSFAST_API sysfast_frame *sysfast_frame_current(void);
 
 /* True when the calling thread has a tracer or a profiler and tracing is
- * not suspended, i.e. when a sysfast_frame_* call would do something. One
- * TLS load. False before sysfast_init. */
+ * not suspended, i.e. when a sysfast_frame_* call may call one. One TLS
+ * load. False before sysfast_init. */
 SYSFAST_API bool sysfast_tracing_active(void);
 
 /*
@@ -176,8 +199,9 @@ SYSFAST_API bool sysfast_tracing_active(void);
  * more than the test it would make there, so the usual case is tested at
  * the call site, as SYSFAST_AUDIT does: the macros below (function-like
  * macros with the functions' own names, as C libraries do for getc) read
- * the thread's tracing word and call the library only when tracing is
- * active or the frame is NULL (for the error). The functions stay exported:
+ * the thread's tracing word, push or pop the thread's frame chain, and
+ * call the library only when tracing is active or the frame is NULL (for
+ * the error). The functions stay exported:
  * `(sysfast_frame_enter)(f)` and `&sysfast_frame_enter` reach them.
  * SYSFAST_NO_INLINE_DISPATCH turns the macros off; both behave the same.
  */
@@ -197,18 +221,31 @@ static inline bool sysfast__trace_active(void)
 #endif
 }
 
+/* The head of the calling thread's frame chain: its innermost entered
+ * frame. Only that thread reads or writes it. */
+SYSFAST_API extern __thread sysfast_frame *sysfast__frame_top
+    __attribute__((tls_model("initial-exec")));
+
 #if !defined(SYSFAST_NO_INLINE_DISPATCH) && !defined(SYSFAST_BUILDING_LIBRARY)
 static inline int sysfast__frame_enter_fast(sysfast_frame *f)
 {
-	if (SYSFAST_LIKELY(f && !sysfast__trace_active()))
+	if (SYSFAST_LIKELY(f && !sysfast__trace_active())) {
+		f->back = sysfast__frame_top;
+		/* A plain store in effect; as a relaxed atomic one, it keeps
+		 * GCC's -Wdangling-pointer (in -Wall) quiet at every call
+		 * site whose pop it cannot see (that of the library). */
+		__atomic_store_n(&sysfast__frame_top, f, __ATOMIC_RELAXED);
 		return 0;
+	}
 	return (sysfast_frame_enter)(f);
 }
 
 static inline int sysfast__frame_leave_fast(sysfast_frame *f, const sysfast_arg *retval)
 {
-	if (SYSFAST_LIKELY(f && !sysfast__trace_active()))
+	if (SYSFAST_LIKELY(f && !sysfast__trace_active())) {
+		sysfast__frame_top = f->back;
 		return 0;
+	}
 	return (sysfast_frame_leave)(f, retval);
 }
 
