@@ -726,6 +726,12 @@ static long run_vaudit_null_name(const struct row *r)
 	return quiet(vaudit(NULL, "i", 1));
 }
 
+static long run_audit_null_name_site(const struct row *r)
+{
+	(void)r;
+	return quiet(sysfast_audit(NULL, "i", 1));
+}
+
 static long run_audit_huge_name(const struct row *r)
 {
 	(void)r;
@@ -1158,6 +1164,32 @@ static long run_alloc_usable_size_null(const struct row *r)
 	return (long)sysfast_alloc_usable_size(NULL);
 }
 
+/* Calls that succeed on bad input leave the caller's pending error. */
+static long run_pending_kept(const struct row *r)
+{
+	long rc;
+
+	sysfast_err_set(sysfast_OSError, "pending in the caller");
+	if (!strcmp(r->arg, "audit"))
+		rc = (sysfast_audit)("\xff", "N");
+	else if (!strcmp(r->arg, "SYSFAST_AUDIT"))
+		rc = SYSFAST_AUDIT("\xff");
+	else if (!strcmp(r->arg, "event_find"))
+		rc = sysfast_event_find("\xff");
+	else if (!strcmp(r->arg, "event_name"))
+		rc = sysfast_event_name(0) != NULL;
+	else if (!strcmp(r->arg, "audit_active"))
+		rc = sysfast_audit_active(UINT32_MAX);
+	else {
+		size_t size = SIZE_UNTOUCHED;
+
+		assert_string_equal(r->arg, "getsizeof_default");
+		rc = sysfast_getsizeof_default(object_named("NoSizeof"), 7, &size);
+		assert_int_equal(size, 7);
+	}
+	return rc;
+}
+
 /* ---- trace.h ---- */
 
 static long run_settrace(const struct row *r)
@@ -1529,6 +1561,66 @@ static long run_enter_from_its_clear_hook(const struct row *r)
 	return rc;
 }
 
+/* sysfast_fini from a hook of a sub-interpreter that the thread is bound
+ * to: fini unbinds the thread and frees the interpreter under the
+ * dispatch running in it. */
+static long run_fini_from_sub_hook(const struct row *r)
+{
+	(void)r;
+	sub = sysfast_interp_new();
+	assert_non_null(sysfast_interp_enter(sub));
+	once_arm("test.bad_input.reenter", act_fini);
+	assert_int_equal(sysfast_interp_add_audit_hook(sub, once_hook, NULL, NULL), 0);
+	assert_int_equal(sysfast_interp_add_audit_hook(sub, rec_hook, &other, NULL), 0);
+	assert_int_equal(SYSFAST_AUDIT("test.bad_input.reenter", SYSFAST_INT(1)), 0);
+	assert_finalised();
+	assert_int_equal(sysfast_init(), 0);
+	assert_ptr_equal(sysfast_interp_current(), sysfast_interp_main());
+	return replay();
+}
+
+static long act_interp_add_hook(void)
+{
+	return sysfast_interp_add_audit_hook(NULL, rec_hook, &other, NULL);
+}
+
+static long run_interp_add_from_hook(const struct row *r)
+{
+	(void)r;
+	once_arm("test.bad_input.reenter", act_interp_add_hook);
+	assert_int_equal(sysfast_add_audit_hook(once_hook, NULL), 0);
+	assert_int_equal((sysfast_audit)("test.bad_input.reenter", NULL), 0);
+	assert_int_equal(other.calls, 0);
+	probe();
+	assert_int_equal(other.calls, 1);
+	return replay();
+}
+
+/* A hook destroys the target of an add while the add raises
+ * "sys.addaudithook". */
+static int destroy_sub_on_add(sysfast_event_id id, const char *name, const sysfast_args *args,
+                              void *ud)
+{
+	(void)id;
+	(void)args;
+	(void)ud;
+	if (sub && !strcmp(name, "sys.addaudithook")) {
+		assert_int_equal(sysfast_interp_destroy(sub), 0);
+		sub = NULL;
+	}
+	return 0;
+}
+
+static long run_interp_add_destroyed_during_add(const struct row *r)
+{
+	sysfast_interp *x = sysfast_interp_new();
+
+	(void)r;
+	assert_int_equal(sysfast_add_audit_hook(destroy_sub_on_add, NULL), 0);
+	sub = x;
+	return sysfast_interp_add_audit_hook(x, rec_hook, &other, NULL);
+}
+
 static long run_fini_from_destroy_hook(const struct row *r)
 {
 	long rc;
@@ -1701,6 +1793,7 @@ static const struct row rows[] = {
 	ROW(BEFORE_INIT, "sysfast_event_count", "()", run_event_count, NULL, "0", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_event_name", "(id 0)", run_event_name_id, "0", "NULL", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_audit", "(NULL, ...)", run_audit_null_name, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
+	ROW(BEFORE_INIT, "sysfast_audit", "(NULL, \"i\", 1) at a call site", run_audit_null_name_site, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
 	ROW(BEFORE_INIT, "sysfast_audit_args", "(any call: audit, vaudit, audit_args, SYSFAST_AUDIT, audit_active, bad format)", run_audit_before_init, NULL, "0", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_str_new", "(and intern, intern_find, intern_cstr, intern_in_place)", run_intern_before_init, NULL, "0", SYSTEM_ERROR, NOT_INIT),
 	ROW(BEFORE_INIT, "sysfast_intern_cstr", "(NULL)", run_intern_cstr_null, NULL, "NULL", SYSTEM_ERROR, NOT_INIT),
@@ -1778,6 +1871,14 @@ static const struct row rows[] = {
 	ROW(RUNNING, "sysfast_event_find", "(1 MiB)", run_event_find, name_huge, "0", NO_ERROR, NULL),
 	ROW(HOOKED, "sysfast_audit", "(NULL, ...)", run_audit_null_name, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
 	ROW(RUNNING, "sysfast_audit", "(NULL, ...) without hooks", run_audit_null_name, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
+	ROW(HOOKED, "sysfast_audit", "(NULL, \"i\", 1) at a call site", run_audit_null_name_site, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
+	ROW(RUNNING, "sysfast_audit", "(NULL, \"i\", 1) at a call site without hooks", run_audit_null_name_site, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
+	ROW(RUNNING, "sysfast_audit", "(\"\\xff\", \"N\") without hooks, an error pending", run_pending_kept, "audit", "0", &sysfast_OSError, "pending in the caller"),
+	ROW(RUNNING, "SYSFAST_AUDIT", "(\"\\xff\") without hooks, an error pending", run_pending_kept, "SYSFAST_AUDIT", "0", &sysfast_OSError, "pending in the caller"),
+	ROW(HOOKED, "sysfast_event_find", "(\"\\xff\"), an error pending", run_pending_kept, "event_find", "0", &sysfast_OSError, "pending in the caller"),
+	ROW(HOOKED, "sysfast_event_name", "(id 0), an error pending", run_pending_kept, "event_name", "NULL", &sysfast_OSError, "pending in the caller"),
+	ROW(HOOKED, "sysfast_audit_active", "(id UINT32_MAX), an error pending", run_pending_kept, "audit_active", "false", &sysfast_OSError, "pending in the caller"),
+	ROW(RUNNING, "sysfast_getsizeof_default", "(no sizeof_fn, 7, &size), an error pending", run_pending_kept, "getsizeof_default", "0", &sysfast_OSError, "pending in the caller"),
 	ROW(HOOKED, "sysfast_vaudit", "(NULL, ...)", run_vaudit_null_name, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
 	ROW(HOOKED, "sysfast_audit", "(1 MiB, NULL)", run_audit_huge_name, NULL, "-1", VALUE_ERROR, "event name is longer than 255 bytes"),
 	BAD_NAMES(NAME_ROWS)
@@ -1911,6 +2012,9 @@ static const struct row rows[] = {
 	ROW(HOOKED, "sysfast_fini", "() from a hook", run_fini_from_hook, NULL, "void", NO_ERROR, NULL),
 	ROW(HOOKED, "sysfast_fini", "() from a hook run by SYSFAST_AUDIT", run_fini_from_hook_inline, NULL, "void", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_fini", "() from a hook of sysfast_interp_destroy", run_fini_from_destroy_hook, NULL, "void", NO_ERROR, NULL),
+	ROW(RUNNING, "sysfast_fini", "() from a hook of the sub-interpreter the thread is in", run_fini_from_sub_hook, NULL, "void", NO_ERROR, NULL),
+	ROW(HOOKED, "sysfast_interp_add_audit_hook", "(NULL, fn, ud, NULL) from a hook", run_interp_add_from_hook, NULL, "0", NO_ERROR, NULL),
+	ROW(RUNNING, "sysfast_interp_add_audit_hook", "(x, ...) while a hook destroys x", run_interp_add_destroyed_during_add, NULL, "-1", VALUE_ERROR, "not a live interpreter"),
 	ROW(RUNNING, "sysfast_interp_destroy", "(current) from a hook", run_destroy_current_from_hook, NULL, "-1", RUNTIME_ERROR, "interpreter is in use"),
 	ROW(RUNNING, "sysfast_interp_destroy", "(the interpreter dispatching) from its hook, after entering main", run_destroy_dispatching_from_hook, NULL, "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_interp_destroy", "(the interpreter dispatching) from its hook run by SYSFAST_AUDIT", run_destroy_dispatching_from_hook_inline, NULL, "0", NO_ERROR, NULL),
