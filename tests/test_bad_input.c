@@ -1062,12 +1062,23 @@ static int traverse_fails_silently(const sysfast_object *self, sysfast_visit_fn 
 	return -1;
 }
 
+static int traverse_leaves_error(const sysfast_object *self, sysfast_visit_fn visit, void *arg)
+{
+	(void)self;
+	(void)visit;
+	(void)arg;
+	sysfast_err_set(sysfast_OSError, "left set by traverse");
+	return 0;
+}
+
 static const sysfast_type no_sizeof_type = {"NoSizeof", 0, NULL, NULL};
 static const sysfast_type negative_type = {"Negative", 0, size_minus_five, NULL};
 static const sysfast_type silent_type = {"Silent", 0, size_fails_silently, NULL};
 static const sysfast_type leaves_error_type = {"LeavesError", 0, size_leaves_error, NULL};
 static const sysfast_type silent_traverse_type = {"SilentTraverse", 0, size_eight,
                                                   traverse_fails_silently};
+static const sysfast_type traverse_error_type = {"TraverseLeavesError", 0, size_eight,
+                                                 traverse_leaves_error};
 static const sysfast_type long_name_type = {name_255, 0, NULL, NULL};
 
 #define SIZE_UNTOUCHED ((size_t)0x5a5a)
@@ -1078,9 +1089,9 @@ static const sysfast_type long_name_type = {name_255, 0, NULL, NULL};
 static const sysfast_object *object_named(const char *which)
 {
 	static const sysfast_object untyped = {NULL};
-	static const sysfast_type *const types[] = {&no_sizeof_type,       &negative_type,
-	                                            &silent_type,          &leaves_error_type,
-	                                            &silent_traverse_type, &long_name_type};
+	static const sysfast_type *const types[] = {
+	    &no_sizeof_type,       &negative_type,       &silent_type,   &leaves_error_type,
+	    &silent_traverse_type, &traverse_error_type, &long_name_type};
 	static sysfast_object objs[sizeof(types) / sizeof(types[0])];
 
 	if (!which)
@@ -1204,6 +1215,18 @@ static long run_setprofile(const struct row *r)
 	return sysfast_setprofile(tracer_fn, NULL);
 }
 
+static long run_settrace_clear(const struct row *r)
+{
+	int rc;
+
+	(void)r;
+	assert_int_equal(sysfast_settrace(tracer_fn, &other), 0);
+	rc = sysfast_settrace(NULL, &other);
+	assert_null(sysfast_gettrace().fn);
+	assert_null(sysfast_gettrace().data);
+	return rc;
+}
+
 static long run_gettrace(const struct row *r)
 {
 	sysfast_tracer t = sysfast_gettrace();
@@ -1306,6 +1329,30 @@ static long run_frame_null(const struct row *r)
 		return sysfast_frame_c_return(NULL, &a);
 	assert_string_equal(which, "c_exception");
 	return sysfast_frame_c_exception(NULL, &a);
+}
+
+/* Before init the frame calls with a frame call nothing and succeed;
+ * sysfast_frame_line stores the line all the same. */
+static long run_frame_calls_before_init(const struct row *r)
+{
+	sysfast_frame f;
+	sysfast_arg a = SYSFAST_INT(1);
+	long rc = 0;
+
+	(void)r;
+	sysfast_frame_init(&f, "f", "file.py", 1);
+	rc |= sysfast_frame_enter(&f);
+	rc |= sysfast_frame_line(&f, 2);
+	assert_int_equal(f.lineno, 2);
+	rc |= sysfast_frame_opcode(&f, 4);
+	rc |= sysfast_frame_exception(&f, &a);
+	rc |= sysfast_frame_c_call(&f, &a);
+	rc |= sysfast_frame_c_return(&f, &a);
+	rc |= sysfast_frame_c_exception(&f, &a);
+	rc |= sysfast_frame_leave(&f, &a);
+	sysfast_frame_set_local_tracer(&f, tracer_fn, NULL);
+	assert_ptr_equal(f.local.fn, tracer_fn);
+	return rc;
 }
 
 /* Before init the frame calls keep the thread's chain: a frame entered
@@ -1847,6 +1894,7 @@ static const struct row rows[] = {
 	ROW(AFTER_FINI, "sysfast_settrace", "(fn, NULL)", run_settrace, NULL, "-1", SYSTEM_ERROR, NOT_INIT),
 	ROW(AFTER_FINI, "sysfast_frame_current", "()", run_frame_current, NULL, "NULL", SYSTEM_ERROR, NOT_INIT),
 	ROW(AFTER_FINI, "sysfast_frame_c_call", "(NULL, arg)", run_frame_null, "c_call", "-1", SYSTEM_ERROR, NOT_INIT),
+	ROW(AFTER_FINI, "sysfast_frame_enter", "(&f), frame_line, _opcode, _exception, _c_*, _leave, set_local_tracer", run_frame_calls_before_init, NULL, "0", NO_ERROR, NULL),
 	ROW(AFTER_FINI, "sysfast_frame_enter", "(&f) before init keeps f on the thread's chain", run_frame_enter_before_init, NULL, "1", NO_ERROR, NULL, KNOWN_FAILING),
 
 	/* Runtime and interpreters. */
@@ -1974,13 +2022,14 @@ static const struct row rows[] = {
 	ROW(RUNNING, "sysfast_getsizeof", "(no sizeof_fn, 255-byte type name)", run_getsizeof_long_type_name, NULL, "-1", &sysfast_TypeError, "doesn't define __sizeof__"),
 	ROW(RUNNING, "sysfast_getsizeof", "(sizeof_fn gives -5)", run_getsizeof, "Negative", "-1", VALUE_ERROR, "__sizeof__() should return >= 0"),
 	ROW(RUNNING, "sysfast_getsizeof", "(sizeof_fn returns -1, no error)", run_getsizeof, "Silent", "-1", SYSTEM_ERROR, "returned -1 without setting an error"),
-	ROW(RUNNING, "sysfast_getsizeof", "(sizeof_fn returns 0, error left set)", run_getsizeof, "LeavesError", "-1", SYSTEM_ERROR, "left set by sizeof_fn", KNOWN_FAILING),
+	ROW(RUNNING, "sysfast_getsizeof", "(sizeof_fn returns 0, error left set)", run_getsizeof, "LeavesError", "-1", SYSTEM_ERROR, "returned 0 with an error set", KNOWN_FAILING),
 	ROW(RUNNING, "sysfast_getsizeof_default", "(NULL, 7, &size)", run_getsizeof_default, NULL, "-1", VALUE_ERROR, "object is NULL"),
 	ROW(RUNNING, "sysfast_getsizeof_default", "(o, 7, NULL)", run_getsizeof_default_null_size, NULL, "-1", VALUE_ERROR, "size is NULL"),
 	ROW(RUNNING, "sysfast_getsizeof_default", "(no sizeof_fn, 7, &size)", run_getsizeof_default, "NoSizeof", "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_deepsizeof", "(NULL, &size)", run_deepsizeof, NULL, "-1", VALUE_ERROR, "object is NULL"),
 	ROW(RUNNING, "sysfast_deepsizeof", "(o, NULL)", run_deepsizeof_null_size, NULL, "-1", VALUE_ERROR, "size is NULL"),
 	ROW(RUNNING, "sysfast_deepsizeof", "(traverse returns -1, no error)", run_deepsizeof, "SilentTraverse", "-1", SYSTEM_ERROR, "without setting an error"),
+	ROW(RUNNING, "sysfast_deepsizeof", "(traverse returns 0, error left set)", run_deepsizeof, "TraverseLeavesError", "-1", SYSTEM_ERROR, "returned 0 with an error set", KNOWN_FAILING),
 	ROW(RUNNING, "sysfast_deepsizeof", "(no sizeof_fn)", run_deepsizeof, "NoSizeof", "-1", &sysfast_TypeError, "Type NoSizeof doesn't define __sizeof__"),
 	ROW(RUNNING, "sysfast_alloc_usable_size", "(NULL)", run_alloc_usable_size_null, NULL, "0", NO_ERROR, NULL),
 
@@ -1999,6 +2048,7 @@ static const struct row rows[] = {
 	ROW(RUNNING, "sysfast_frame_offset", "(frame given no offset)", run_frame_offset_fresh, NULL, "-1", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_call_tracing", "(NULL, NULL)", run_call_tracing_null, NULL, "-1", VALUE_ERROR, "fn is NULL"),
 	ROW(RUNNING, "sysfast_call_tracing", "(fn, NULL) returns fn's result", run_call_tracing, NULL, "7", NO_ERROR, NULL),
+	ROW(RUNNING, "sysfast_settrace", "(NULL, data) clears, data dropped", run_settrace_clear, NULL, "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_gettrace", "() with none set", run_gettrace, NULL, "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_getprofile", "() with none set", run_getprofile, NULL, "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_setprofile_all_threads", "(fn, NULL)", run_setprofile_all_threads, NULL, "0", NO_ERROR, NULL),
