@@ -275,6 +275,73 @@ static long run_err_format_own_message(const struct row *r)
 	return 0;
 }
 
+/* An object that is not an exception class, smaller than one: a library
+ * that read it as a class would read past its end. */
+static const char not_a_class[2] = "x";
+#define BOGUS_CLASS ((const sysfast_exc_type *)(const void *)not_a_class)
+
+static long run_exc_type_new_bogus_base(const struct row *r)
+{
+	(void)r;
+	return sysfast_exc_type_new("BogusBaseError", BOGUS_CLASS) != NULL;
+}
+
+static long run_exc_type_name_bogus(const struct row *r)
+{
+	(void)r;
+	return sysfast_exc_type_name(BOGUS_CLASS) != NULL;
+}
+
+static long run_exc_is_subclass_bogus(const struct row *r)
+{
+	(void)r;
+	return sysfast_exc_is_subclass(BOGUS_CLASS, sysfast_BaseException)
+	       || sysfast_exc_is_subclass(sysfast_ValueError, BOGUS_CLASS)
+	       || sysfast_exc_is_subclass(BOGUS_CLASS, BOGUS_CLASS);
+}
+
+/* The error set with a class that is not one must be usable: matched,
+ * named, saved and restored. */
+static long run_err_set_bogus_class(const struct row *r)
+{
+	(void)r;
+	if (!strcmp(r->arg, "set"))
+		sysfast_err_set(BOGUS_CLASS, "set with a bogus class");
+	else
+		sysfast_err_format(BOGUS_CLASS, "formatted with a bogus class: %d", 42);
+	assert_false(sysfast_err_matches(sysfast_ValueError));
+	assert_true(sysfast_err_matches(sysfast_Exception));
+	assert_non_null(sysfast_exc_type_name(sysfast_err_occurred()));
+	return 0;
+}
+
+static long run_err_matches_bogus(const struct row *r)
+{
+	(void)r;
+	sysfast_err_set(sysfast_OSError, "still pending");
+	return sysfast_err_matches(BOGUS_CLASS);
+}
+
+/* A hook that fails with a class that is not one, returning 0: the
+ * dispatch names the error it found. */
+static int bogus_class_hook(sysfast_event_id id, const char *name, const sysfast_args *args,
+                            void *ud)
+{
+	(void)id;
+	(void)name;
+	(void)args;
+	(void)ud;
+	sysfast_err_set(BOGUS_CLASS, "from a hook");
+	return 0;
+}
+
+static long run_hook_sets_bogus_class(const struct row *r)
+{
+	(void)r;
+	assert_int_equal(sysfast_add_audit_hook(bogus_class_hook, NULL), 0);
+	return (sysfast_audit)("test.bad_input.probe", NULL);
+}
+
 static long run_err_matches_null(const struct row *r)
 {
 	(void)r;
@@ -1866,6 +1933,12 @@ static const struct row rows[] = {
 	ROW(BEFORE_INIT, "sysfast_exc_type_new", "(NULL, NULL)", run_exc_type_new, NULL, "NULL", VALUE_ERROR, "exception class name is NULL"),
 	ROW(BEFORE_INIT, "sysfast_exc_type_new", "(\"\", NULL)", run_exc_type_new, "", "NULL", VALUE_ERROR, "exception class name is empty"),
 	ROW(BEFORE_INIT, "sysfast_exc_type_new", "(\"BadInputError\", NULL base)", run_exc_type_new_null_base, NULL, "non-NULL", NO_ERROR, NULL),
+	ROW(BEFORE_INIT, "sysfast_exc_type_new", "(\"BogusBaseError\", not a class)", run_exc_type_new_bogus_base, NULL, "NULL", VALUE_ERROR, "base is not an exception class"),
+	ROW(BEFORE_INIT, "sysfast_exc_type_name", "(not a class)", run_exc_type_name_bogus, NULL, "NULL", NO_ERROR, NULL),
+	ROW(BEFORE_INIT, "sysfast_exc_is_subclass", "(not a class, t), (t, not a class)", run_exc_is_subclass_bogus, NULL, "false", NO_ERROR, NULL),
+	ROW(BEFORE_INIT, "sysfast_err_set", "(not a class, msg)", run_err_set_bogus_class, "set", "void", SYSTEM_ERROR, "is not an exception class; message: set with a bogus class"),
+	ROW(BEFORE_INIT, "sysfast_err_format", "(not a class, fmt, ...)", run_err_set_bogus_class, "format", "void", SYSTEM_ERROR, "is not an exception class; message: formatted with a bogus class: 42"),
+	ROW(BEFORE_INIT, "sysfast_err_matches", "(not a class) with an error set", run_err_matches_bogus, NULL, "false", &sysfast_OSError, "still pending"),
 	ROW(BEFORE_INIT, "sysfast_exc_type_name", "(NULL)", run_exc_type_name_null, NULL, "NULL", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_exc_is_subclass", "(NULL, t), (t, NULL), (NULL, NULL)", run_exc_is_subclass_null, NULL, "false", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_err_set", "(NULL, msg)", run_err_set_null_class, NULL, "void", SYSTEM_ERROR, "set with a NULL class"),
@@ -2056,6 +2129,7 @@ static const struct row rows[] = {
 	/* Calls from inside hooks. */
 	ROW(HOOKED, "sysfast_add_audit_hook", "(fn, ud) from a hook", run_add_from_hook, NULL, "0", NO_ERROR, NULL),
 	ROW(HOOKED, "sysfast_add_audit_hook", "(fn, ud) from a hook run by SYSFAST_AUDIT", run_add_from_hook_inline, NULL, "0", NO_ERROR, NULL),
+	ROW(RUNNING, "sysfast_audit", "(e, NULL) with a hook that sets a bogus class, returns 0", run_hook_sets_bogus_class, NULL, "-1", SYSTEM_ERROR, "is not an exception class; message: from a hook"),
 	ROW(RUNNING, "sysfast_audit", "from a hook, 200 deep", run_audit_deep, NULL, "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_audit", "from a hook, 200 deep, failing at the bottom", run_audit_deep, "fail", "-1", VALUE_ERROR, "failed at depth 200"),
 	ROW(RUNNING, "SYSFAST_AUDIT", "from a hook, 200 deep", run_audit_deep_inline, NULL, "0", NO_ERROR, NULL),
