@@ -99,26 +99,38 @@ static const char *char_repr(char c, char out[5])
 	return out;
 }
 
-/* How many bytes of `format` messages quote (at most FORMAT_QUOTE_MAX),
- * and in *cut what follows them: "..." when the format is longer. */
-static int quoted_len(const char *format, const char **cut)
-{
-	size_t len = strnlen(format, FORMAT_QUOTE_MAX + 1);
+/* Room for a quoted format: every byte as \xNN, then "...". */
+#define FORMAT_QUOTE_SIZE (FORMAT_QUOTE_MAX * 4 + sizeof("..."))
 
-	*cut = len > FORMAT_QUOTE_MAX ? "..." : "";
-	return len > FORMAT_QUOTE_MAX ? FORMAT_QUOTE_MAX : (int)len;
+/* `format` as messages quote it: at most FORMAT_QUOTE_MAX bytes, each as
+ * char_repr shows it (a fuzzed format's control bytes must not reach a
+ * message here either), '"' and '\\' as \xNN so that the quotes around
+ * it stay unambiguous, then "..." if the format is longer. */
+static const char *quote_format(const char *format, char out[FORMAT_QUOTE_SIZE])
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < FORMAT_QUOTE_MAX && format[i]; i++) {
+		char c[5];
+
+		if (format[i] == '"' || format[i] == '\\')
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", (unsigned char)format[i]);
+		else
+			o += (size_t)snprintf(out + o, 5, "%s", char_repr(format[i], c));
+	}
+	snprintf(out + o, sizeof("..."), "%s", format[i] ? "..." : "");
+	return out;
 }
 
 /* Sets error `t`: <what> '<char>' at position <pos> in audit format "<format>",
- * quoting at most FORMAT_QUOTE_MAX bytes of the format. Returns -1. */
+ * the format quoted by quote_format. Returns -1. */
 static int format_error(const sysfast_exc_type *t, const char *what, const char *format, size_t pos)
 {
-	const char *cut;
-	int len = quoted_len(format, &cut);
+	char quoted[FORMAT_QUOTE_SIZE];
 	char c[5];
 
-	sysfast_err_format(t, "%s '%s' at position %zu in audit format \"%.*s%s\"", what,
-	                   char_repr(format[pos], c), pos, len, format, cut);
+	sysfast_err_format(t, "%s '%s' at position %zu in audit format \"%s\"", what,
+	                   char_repr(format[pos], c), pos, quote_format(format, quoted));
 	return -1;
 }
 
@@ -622,21 +634,27 @@ int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format,
 	return 0;
 }
 
+/* The error of a call site that passes fewer arguments than its format
+ * reads. Out of line: the quoted format's buffer stays off the stack of
+ * every call that does not fail. Returns -1. */
+static __attribute__((noinline)) int too_few_raw(const char *format, size_t n_args, size_t n_raw)
+{
+	char quoted[FORMAT_QUOTE_SIZE];
+
+	sysfast_err_format(sysfast_SystemError,
+	                   "audit format \"%s\" reads %zu argument%s, the call passes %zu",
+	                   quote_format(format, quoted), n_args, n_args == 1 ? "" : "s", n_raw);
+	return -1;
+}
+
 /* check, and that raw[0..n_raw) holds every argument the format reads. */
 static int check_raw(const char *format, size_t n_raw, struct shape *sh)
 {
-	const char *cut;
-	int len;
-
 	if (check(format, sh) < 0)
 		return -1;
 	if (sh->n_args <= n_raw)
 		return 0;
-	len = quoted_len(format, &cut);
-	sysfast_err_format(sysfast_SystemError,
-	                   "audit format \"%.*s%s\" reads %zu argument%s, the call passes %zu", len,
-	                   format, cut, sh->n_args, sh->n_args == 1 ? "" : "s", n_raw);
-	return -1;
+	return too_few_raw(format, sh->n_args, n_raw);
 }
 
 int sysfast__format_check_raw(const char *format, size_t n_raw)

@@ -7,6 +7,11 @@
  * a few %fs-relative stores: no allocation, no set-up, usable before
  * sysfast_init and from threads that never touched the rest of the library.
  * Classes form a single-inheritance tree; matching walks up from the class.
+ *
+ * A class pointer from the caller is checked against the classes that
+ * exist (the built-in table, the list of created ones) by address before
+ * it is read: a pointer that is not a class is an error or a no, never a
+ * read of whatever it points at.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,30 +19,78 @@
 
 #include "internal.h"
 
-#define SYSFAST__DEFINE_EXC(var, name_str, parent)                                                 \
-	static const struct sysfast_exc_type var##_type = {name_str, parent};                      \
-	const sysfast_exc_type *const sysfast_##var = &var##_type
+/* The built-in classes and their parents, once; the root has none. One
+ * array, so that "is this a built-in class?" is a range check. */
+#define BUILTIN_CLASSES(X)                                                                         \
+	X(BaseException, NULL)                                                                     \
+	X(Exception, BUILTIN(BaseException))                                                       \
+	X(RuntimeError, BUILTIN(Exception))                                                        \
+	X(RecursionError, BUILTIN(RuntimeError))                                                   \
+	X(TypeError, BUILTIN(Exception))                                                           \
+	X(ValueError, BUILTIN(Exception))                                                          \
+	X(ArithmeticError, BUILTIN(Exception))                                                     \
+	X(OverflowError, BUILTIN(ArithmeticError))                                                 \
+	X(MemoryError, BUILTIN(Exception))                                                         \
+	X(OSError, BUILTIN(Exception))                                                             \
+	X(PermissionError, BUILTIN(OSError))                                                       \
+	X(SystemError, BUILTIN(Exception))                                                         \
+	X(KeyboardInterrupt, BUILTIN(BaseException))                                               \
+	X(SystemExit, BUILTIN(BaseException))
 
-SYSFAST__DEFINE_EXC(BaseException, "BaseException", NULL);
-SYSFAST__DEFINE_EXC(Exception, "Exception", &BaseException_type);
-SYSFAST__DEFINE_EXC(RuntimeError, "RuntimeError", &Exception_type);
-SYSFAST__DEFINE_EXC(RecursionError, "RecursionError", &RuntimeError_type);
-SYSFAST__DEFINE_EXC(TypeError, "TypeError", &Exception_type);
-SYSFAST__DEFINE_EXC(ValueError, "ValueError", &Exception_type);
-SYSFAST__DEFINE_EXC(ArithmeticError, "ArithmeticError", &Exception_type);
-SYSFAST__DEFINE_EXC(OverflowError, "OverflowError", &ArithmeticError_type);
-SYSFAST__DEFINE_EXC(MemoryError, "MemoryError", &Exception_type);
-SYSFAST__DEFINE_EXC(OSError, "OSError", &Exception_type);
-SYSFAST__DEFINE_EXC(PermissionError, "PermissionError", &OSError_type);
-SYSFAST__DEFINE_EXC(SystemError, "SystemError", &Exception_type);
-SYSFAST__DEFINE_EXC(KeyboardInterrupt, "KeyboardInterrupt", &BaseException_type);
-SYSFAST__DEFINE_EXC(SystemExit, "SystemExit", &BaseException_type);
+enum {
+#define BUILTIN_INDEX(name, parent) BUILTIN_##name,
+	BUILTIN_CLASSES(BUILTIN_INDEX)
+#undef BUILTIN_INDEX
+	    N_BUILTINS
+};
 
-/* Stores a message of known length, keeping a verbatim prefix when long. */
+#define BUILTIN(name) (&builtin_classes[BUILTIN_##name])
+
+static const struct sysfast_exc_type builtin_classes[N_BUILTINS] = {
+#define BUILTIN_ENTRY(name, parent) [BUILTIN_##name] = {#name, parent},
+    BUILTIN_CLASSES(BUILTIN_ENTRY)
+#undef BUILTIN_ENTRY
+};
+
+#define BUILTIN_EXPORT(name, parent) const sysfast_exc_type *const sysfast_##name = BUILTIN(name);
+BUILTIN_CLASSES(BUILTIN_EXPORT)
+#undef BUILTIN_EXPORT
+
+/* A user-defined class: immortal, on a list that only grows. */
+struct class_block {
+	struct class_block *next;
+	struct sysfast_exc_type type;
+	char name[];
+};
+
+static struct class_block *user_classes;
+
+/* Whether `t` is a class (NULL is not), by its address alone. */
+static bool is_class(const sysfast_exc_type *t)
+{
+	uintptr_t a = (uintptr_t)t, first = (uintptr_t)builtin_classes;
+	const struct class_block *b;
+
+	if (a >= first && a < first + sizeof(builtin_classes))
+		return (a - first) % sizeof(builtin_classes[0]) == 0;
+	for (b = __atomic_load_n(&user_classes, __ATOMIC_ACQUIRE); b; b = b->next)
+		if (t == &b->type)
+			return true;
+	return false;
+}
+
+static void not_a_class(const sysfast_exc_type *t, const char *msg, size_t len);
+
+/* Stores a message of known length, keeping a verbatim prefix when long.
+ * A `t` that is not a class becomes a SystemError that says so. */
 static void err_store(const sysfast_exc_type *t, const char *msg, size_t len)
 {
 	struct sysfast__error *e = &sysfast__tls.err;
 
+	if (SYSFAST_UNLIKELY(t && !is_class(t))) {
+		not_a_class(t, msg, len);
+		return;
+	}
 	if (len > SYSFAST_ERR_MSG_MAX)
 		len = SYSFAST_ERR_MSG_MAX;
 	/* memmove: the message may come from this very buffer
@@ -48,14 +101,19 @@ static void err_store(const sysfast_exc_type *t, const char *msg, size_t len)
 	sysfast__audit_tls.err = t ? t : sysfast_SystemError;
 }
 
-/* A user-defined class: immortal, on a list that only grows. */
-struct class_block {
-	struct class_block *next;
-	struct sysfast_exc_type type;
-	char name[];
-};
+/* The error for a message set with a class that is not one: CPython's
+ * PyErr_SetObject gives SystemError there too. The message is kept after
+ * the complaint. Formatted on the stack: `msg` may be the current
+ * message. */
+static void not_a_class(const sysfast_exc_type *t, const char *msg, size_t len)
+{
+	char buf[SYSFAST_ERR_MSG_MAX + 1];
+	int n =
+	    snprintf(buf, sizeof(buf), "error class %p is not an exception class; message: %.*s",
+	             (const void *)t, (int)(len < sizeof(buf) ? len : sizeof(buf)), msg);
 
-static struct class_block *user_classes;
+	err_store(sysfast_SystemError, buf, n < 0 ? 0 : (size_t)n);
+}
 
 const sysfast_exc_type *sysfast_exc_type_new(const char *name, const sysfast_exc_type *base)
 {
@@ -68,6 +126,12 @@ const sysfast_exc_type *sysfast_exc_type_new(const char *name, const sysfast_exc
 		    name ? "exception class name is empty" : "exception class name is NULL";
 
 		err_store(sysfast_ValueError, msg, strlen(msg));
+		return NULL;
+	}
+	if (base && !is_class(base)) {
+		static const char msg[] = "exception class base is not an exception class";
+
+		err_store(sysfast_ValueError, msg, sizeof(msg) - 1);
 		return NULL;
 	}
 	len = strlen(name);
@@ -94,12 +158,12 @@ const sysfast_exc_type *sysfast_exc_type_new(const char *name, const sysfast_exc
 
 const char *sysfast_exc_type_name(const sysfast_exc_type *t)
 {
-	return t ? t->name : NULL;
+	return is_class(t) ? t->name : NULL;
 }
 
 bool sysfast_exc_is_subclass(const sysfast_exc_type *t, const sysfast_exc_type *base)
 {
-	if (!base)
+	if (!is_class(base) || !is_class(t))
 		return false;
 	for (; t; t = t->base)
 		if (t == base)

@@ -43,20 +43,28 @@ SYSFAST_API extern const sysfast_exc_type *const sysfast_SystemExit;
 /* Creates a new exception class deriving from `base` (NULL means
  * sysfast_Exception). The name is copied verbatim. Returns the class, which
  * lives until the process exits, or NULL with sysfast_ValueError for a NULL
- * or empty name, sysfast_MemoryError if out of memory. Thread-safe.
- * Allocates. */
+ * or empty name or a `base` that is not a class, sysfast_MemoryError if out
+ * of memory. Thread-safe. Allocates.
+ *
+ * Wherever these functions take a class, a pointer that is neither a
+ * built-in class nor one made here is told apart by its address alone,
+ * never read. */
 SYSFAST_API const sysfast_exc_type *sysfast_exc_type_new(const char *name,
                                                          const sysfast_exc_type *base);
 
-/* The class's name, or NULL for NULL. Never fails. */
+/* The class's name, or NULL for NULL or a pointer that is not a class.
+ * Never fails. */
 SYSFAST_API const char *sysfast_exc_type_name(const sysfast_exc_type *t);
 
-/* True if `t` is `base` or derives from it. False if either is NULL. */
+/* True if `t` is `base` or derives from it. False if either is NULL or not
+ * a class. */
 SYSFAST_API bool sysfast_exc_is_subclass(const sysfast_exc_type *t, const sysfast_exc_type *base);
 
 /* Sets the calling thread's error to class `t` (NULL means
  * sysfast_SystemError) with message `msg` (NULL means ""), replacing any
- * error already set. Never allocates. */
+ * error already set. A `t` that is not a class sets sysfast_SystemError
+ * "error class 0x... is not an exception class; message: <msg>". Never
+ * allocates. */
 SYSFAST_API void sysfast_err_set(const sysfast_exc_type *t, const char *msg);
 
 /* Like sysfast_err_set with a printf-style message. Never allocates for the
@@ -68,7 +76,7 @@ SYSFAST_API void sysfast_err_format(const sysfast_exc_type *t, const char *fmt, 
 SYSFAST_API const sysfast_exc_type *sysfast_err_occurred(void);
 
 /* True if an error is set and its class is `base` or derives from it.
- * False for a NULL base. */
+ * False for a NULL base or one that is not a class. */
 SYSFAST_API bool sysfast_err_matches(const sysfast_exc_type *base);
 
 /* The pending error's message; "" when clear. The pointer is valid until
