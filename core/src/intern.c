@@ -3,9 +3,10 @@
  * libsysfast - immutable strings and the table of interned ones.
  *
  * The table is an RCU lock-free hash table (liburcu's rculfhash, memb
- * flavour) keyed by the bytes, hashed with XXH3 and a per-process random
- * seed. Like CPython 3.11's interned dict, it holds no reference: interned
- * strings are mortal and leave it when their last reference goes.
+ * flavour) keyed by the bytes, hashed with SipHash-1-3 under a per-process
+ * random 128-bit key (siphash.h). Like CPython 3.11's interned dict, it
+ * holds no reference: interned strings are mortal and leave it when their
+ * last reference goes.
  *
  * The protocol, and why no reader ever touches freed memory:
  *
@@ -43,12 +44,9 @@
 #include <string.h>
 
 #include <urcu/rculfhash.h>
-/* The hash inline: a call into libxxhash costs more than hashing a short
- * name does (xxhash.h documents XXH_INLINE_ALL for this). */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "internal.h"
+#include "siphash.h"
 
 #ifdef SYSFAST__TSAN
 #include <sanitizer/tsan_interface.h>
@@ -96,13 +94,6 @@ static unsigned long intern_buckets;
 /* Nodes in the table, dying ones included until they are deleted. Atomic:
  * added to under the lock, taken from by the lock-free dying path. */
 static size_t intern_live;
-
-/* The hash seed: set once, before the first string is hashed. */
-static uint64_t intern_seed;
-static pthread_once_t intern_seed_once = PTHREAD_ONCE_INIT;
-/* Set (release) once intern_seed is; lets the usual call skip
- * pthread_once's call. */
-static bool intern_seed_ready;
 
 /* ---- the "str" type ---- */
 
@@ -152,17 +143,10 @@ static inline void tsan_consume(const struct sysfast_str *s)
 
 /* ---- strings ---- */
 
-static void seed_init(void)
-{
-	intern_seed = sysfast__seed_new();
-	__atomic_store_n(&intern_seed_ready, true, __ATOMIC_RELEASE);
-}
-
+/* (NULL, 0) is the empty string. */
 static uint64_t bytes_hash(const char *s, size_t len)
 {
-	if (SYSFAST_UNLIKELY(!__atomic_load_n(&intern_seed_ready, __ATOMIC_ACQUIRE)))
-		pthread_once(&intern_seed_once, seed_init);
-	return XXH3_64bits_withSeed(s, len, intern_seed);
+	return sysfast__keyed_hash(len ? s : "", len);
 }
 
 /* The argument rules of intern.h, in order, before a byte is read.

@@ -21,8 +21,10 @@
  * freed memory. While any reference to an interned string is held, every
  * intern of equal bytes, from any thread, returns that same pointer. A
  * string whose last reference is gone is never returned again, even before
- * its memory is reclaimed. Hashes are XXH3 keyed with a per-process random
- * seed. Looking up a string that is already interned takes no lock;
+ * its memory is reclaimed. Hashes are SipHash-1-3 (CPython's str hash)
+ * keyed with a per-process random 128-bit key, so that nobody without the
+ * key can choose strings that share a bucket of the table (hash flooding).
+ * Looking up a string that is already interned takes no lock;
  * interning a new one takes the intern table's own lock.
  *
  * Runtime state. Creating or looking up strings (sysfast_str_new,
@@ -71,10 +73,13 @@ SYSFAST_API const char *sysfast_str_data(const sysfast_str *s);
  * NULL. Never fails, any runtime state. */
 SYSFAST_API size_t sysfast_str_len(const sysfast_str *s);
 
-/* The string's hash: XXH3-64 of its bytes keyed with a per-process random
- * seed, so equal bytes hash equal within a process and differently (with
- * overwhelming probability) across processes. Computed once at creation.
- * 0 (no error) for NULL. Never fails, any runtime state. */
+/* The string's hash: SipHash-1-3 of its bytes under a per-process random
+ * 128-bit key (the algorithm of CPython's str hash, not its value: the
+ * key differs), so equal bytes hash equal within a process and
+ * differently (with overwhelming probability) across processes. The
+ * table of interned strings uses it; a caller may too, and showing it to
+ * others does not reveal the key. Computed once at creation. 0 (no error)
+ * for NULL. Never fails, any runtime state. */
 SYSFAST_API uint64_t sysfast_str_hash(const sysfast_str *s);
 
 /* Takes one more reference to `s` and returns `s`; NULL for NULL. The
