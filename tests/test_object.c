@@ -3,7 +3,8 @@
  * Objects and getsizeof (<sysfast/object.h>): sysfast_getsizeof and its
  * _default form against CPython's _PySys_GetSizeOf, sysfast_deepsizeof on
  * trees, shared referents, cycles and very deep chains, and
- * sysfast_alloc_usable_size. Uses the public API only.
+ * sysfast_alloc_usable_size; a failing allocation inside deepsizeof
+ * through the allocation seam of the static library.
  *
  * The first case runs before sysfast_init; every other case starts the
  * runtime (idempotent) in its setup.
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 /* ---- test types ---- */
@@ -921,6 +923,48 @@ static void test_deepsizeof_total_overflow_gives_overflow_error(void **state)
 	node_release(&b);
 }
 
+static void test_failed_deepsizeof_leaves_everything_as_it_was(void **state)
+{
+	/* A root with 500 leaves: the set of reached objects and the stack
+	 * of pending ones each grow several times, and every one of those
+	 * allocations is made to fail in turn. */
+	enum { WIDTH = 500 };
+	struct node root, *leaves = calloc(WIDTH, sizeof(*leaves));
+	size_t size = SIZE_UNTOUCHED;
+	unsigned long nth;
+	long blocks;
+	int rc;
+
+	(void)state;
+	assert_non_null(leaves);
+	node_init(&root, &node_type, 1000, WIDTH);
+	for (size_t i = 0; i < WIDTH; i++) {
+		node_init(&leaves[i], &node_type, 2, 0);
+		root.kids[i] = &leaves[i].base;
+	}
+	sysfast__alloc_fault_set(0, false);
+	blocks = sysfast__alloc_stats().live_blocks;
+	for (nth = 1;; nth++) {
+		sysfast_err_set(sysfast_PermissionError, "pending");
+		sysfast__alloc_fault_set(nth, false);
+		rc = sysfast_deepsizeof(&root.base, &size);
+		sysfast__alloc_fault_clear();
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -1);
+		assert_error(sysfast_MemoryError, "deepsizeof: out of memory");
+		assert_int_equal(size, SIZE_UNTOUCHED);
+		assert_int_equal(sysfast__alloc_stats().live_blocks, blocks);
+	}
+	/* The caller's error survives the call that succeeds. */
+	assert_error(sysfast_PermissionError, "pending");
+	assert_int_equal(size, 1000 + 2 * WIDTH);
+	assert_true(nth > 4);
+	assert_int_equal(sysfast__alloc_stats().live_blocks, blocks);
+	chain_free(leaves, WIDTH);
+	node_release(&root);
+}
+
 /* ---- alloc_usable_size ---- */
 
 static void test_alloc_usable_size_of_null_is_0(void **state)
@@ -998,6 +1042,7 @@ int main(void)
 	    T(test_traverse_returning_0_with_error_set_gives_system_error),
 	    T(test_deepsizeof_child_sizeof_fn_returning_0_with_error_set_gives_system_error),
 	    T(test_deepsizeof_total_overflow_gives_overflow_error),
+	    T(test_failed_deepsizeof_leaves_everything_as_it_was),
 	    T(test_alloc_usable_size_of_null_is_0),
 	    T(test_alloc_usable_size_is_malloc_usable_size),
 	};
