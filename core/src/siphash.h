@@ -51,6 +51,41 @@ static inline uint64_t sysfast__sip_le64(const unsigned char *p)
 	return w;
 }
 
+/* The last 1-7 bytes of an input, as the low bytes of a little-endian
+ * word. An input of 8 bytes or more is read as the 8 bytes that end it,
+ * shifted: one load, where a copy of a variable length would call
+ * memcpy. */
+static inline uint64_t sysfast__sip_tail(const unsigned char *p, size_t r, size_t len)
+{
+	uint64_t w = 0;
+
+	if (len >= 8)
+		return sysfast__sip_le64(p + r - 8) >> (64 - 8 * r);
+	switch (r) {
+	case 7:
+		w |= (uint64_t)p[6] << 48;
+		__attribute__((fallthrough));
+	case 6:
+		w |= (uint64_t)p[5] << 40;
+		__attribute__((fallthrough));
+	case 5:
+		w |= (uint64_t)p[4] << 32;
+		__attribute__((fallthrough));
+	case 4:
+		w |= (uint64_t)p[3] << 24;
+		__attribute__((fallthrough));
+	case 3:
+		w |= (uint64_t)p[2] << 16;
+		__attribute__((fallthrough));
+	case 2:
+		w |= (uint64_t)p[1] << 8;
+		__attribute__((fallthrough));
+	default:
+		w |= p[0];
+	}
+	return w;
+}
+
 /* SipRound: the paper's ARX network over the four state words. */
 #define SYSFAST__SIPROUND(v0, v1, v2, v3)                                                          \
 	do {                                                                                       \
@@ -80,7 +115,6 @@ sysfast__siphash(const struct sysfast__sipkey *key, const void *data, size_t len
 	uint64_t v1 = key->k1 ^ UINT64_C(0x646f72616e646f6d);
 	uint64_t v2 = key->k0 ^ UINT64_C(0x6c7967656e657261);
 	uint64_t v3 = key->k1 ^ UINT64_C(0x7465646279746573);
-	unsigned char tail[8] = {0};
 	uint64_t m;
 
 	for (; p != end; p += 8) {
@@ -90,8 +124,9 @@ sysfast__siphash(const struct sysfast__sipkey *key, const void *data, size_t len
 			SYSFAST__SIPROUND(v0, v1, v2, v3);
 		v0 ^= m;
 	}
-	memcpy(tail, p, len & 7);
-	m = sysfast__sip_le64(tail) | (uint64_t)len << 56;
+	m = (uint64_t)len << 56;
+	if (len & 7)
+		m |= sysfast__sip_tail(p, len & 7, len);
 	v3 ^= m;
 	for (int i = 0; i < c; i++)
 		SYSFAST__SIPROUND(v0, v1, v2, v3);
