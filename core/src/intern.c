@@ -86,15 +86,17 @@ struct str_key {
  * thread, whose hand-off ThreadSanitizer cannot follow. Shrinking would
  * wait for grace periods, which the insert path must not.
  *
- * All TABLE_MAX_BUCKETS are allocated when the table is made
- * (min_nr_alloc_buckets == max_nr_buckets), because liburcu 0.13 aborts
- * the process when a bucket allocation fails, and growing would otherwise
- * allocate: with everything allocated up front, growth only links buckets
- * in. The memory is an anonymous mapping of 16 bytes per bucket that the
- * kernel backs page by page as buckets come into use, so the 16 MiB that
- * 2^20 buckets reserve cost a small program a few pages. Past 2^20 live
- * strings the table stops growing and chains lengthen (a mean of n/2^20
- * nodes per bucket).
+ * All TABLE_MAX_BUCKETS are allocated when the table is made, because
+ * liburcu 0.13 aborts the process when a bucket allocation fails, and
+ * growing would otherwise allocate. With min_nr_alloc_buckets ==
+ * max_nr_buckets liburcu's default (mmap) backend takes its "small table"
+ * path: one calloc of every bucket at creation, after which growth only
+ * links buckets in. A calloc that large comes from fresh anonymous memory
+ * (glibc's mmap threshold, jemalloc's huge extents) that the kernel backs
+ * page by page as buckets come into use: the 16 MiB of 2^20 buckets add
+ * about 250 kB to sysfast_init's resident memory (measured with VmRSS).
+ * Past 2^20 live strings the table stops growing and chains lengthen (a
+ * mean of n/2^20 nodes per bucket).
  */
 #define TABLE_INIT_BUCKETS 256ul
 #define TABLE_MAX_BUCKETS (1ul << 20)
@@ -375,11 +377,14 @@ int sysfast__intern_init(void)
 	/*
 	 * liburcu 0.13 aborts instead of returning NULL when its own
 	 * allocations fail (cds_lfht_new_flavor returns NULL only for bad
-	 * sizes). Its one large allocation is a mapping of the whole bucket
-	 * array: making and returning one of the same size just before turns
-	 * the likely failure, no room for it, into a clean MemoryError. The
-	 * rest (the small table header, memory running out between the two)
-	 * can still abort; docs/robustness.md says so.
+	 * sizes). Its one large allocation is the calloc of the bucket
+	 * array: a mapping of the same size made and returned just before
+	 * checks that the address space (and, under strict overcommit, the
+	 * commit charge) is there, turning the likely failure into a clean
+	 * MemoryError. A mapping rather than a malloc: a freed malloc block
+	 * would come back to liburcu's calloc dirty and be zeroed, touching
+	 * every page. The rest (the small table header, memory running out
+	 * between the two) can still abort; docs/robustness.md says so.
 	 */
 	probe = sysfast__map(bucket_bytes);
 	if (probe) {
