@@ -382,8 +382,8 @@ int sysfast__intern_init(void)
 	 * checks that the address space (and, under strict overcommit, the
 	 * commit charge) is there, turning the likely failure into a clean
 	 * MemoryError. A mapping rather than a malloc: a freed malloc block
-	 * would come back to liburcu's calloc dirty and be zeroed, touching
-	 * every page. The rest (the small table header, memory running out
+	 * can come back to liburcu's calloc from the allocator's cache, which
+	 * must then zero it, touching every page. The rest (the small table header, memory running out
 	 * between the two) can still abort; docs/robustness.md says so.
 	 */
 	probe = sysfast__map(bucket_bytes);
