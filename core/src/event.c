@@ -42,7 +42,7 @@
 #include <time.h>
 
 #include <urcu/rculfhash.h>
-/* The hash inline (see intern.c). */
+/* XXH3 inline: sysfast__seed_new mixes its fallback seed with it. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
