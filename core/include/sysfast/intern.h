@@ -56,7 +56,11 @@ typedef struct sysfast_str sysfast_str;
  *   - a `len` for which the object size (header + len + 1) overflows size_t
  *     gives sysfast_OverflowError;
  *   - a `len` no allocation can satisfy (an object larger than PTRDIFF_MAX
- *     bytes, or malloc failing) gives sysfast_MemoryError.
+ *     bytes, or malloc failing) gives sysfast_MemoryError. A length longer
+ *     than any interned string is allocated before its bytes are read, so
+ *     a huge `len` with a short buffer fails cleanly; sysfast_intern_find
+ *     returns NULL without an error for such a length, unread, since no
+ *     interned string can have it.
  */
 
 /* A new string holding a copy of the `len` bytes at `s`, not interned.
@@ -97,8 +101,8 @@ SYSFAST_API void sysfast_str_decref(sysfast_str *s);
 
 /* The canonical (interned) string equal to the `len` bytes at `s`,
  * interning a copy if there is none. Returns a new reference, or NULL with
- * an error (see the argument rules; sysfast_MemoryError also when the
- * table cannot be created; sysfast_SystemError when not initialised). If
+ * an error (see the argument rules; sysfast_SystemError when not
+ * initialised); a failure leaves the table and the count as they were. If
  * equal bytes are already interned and alive, takes no lock and allocates
  * nothing; otherwise allocates the copy and takes the table's lock.
  * Thread-safe. */
@@ -118,10 +122,10 @@ SYSFAST_API sysfast_str *sysfast_intern_cstr(const char *s);
  * left alone. Other references to the original string stay valid.
  *
  * Returns 0, or -1 with sysfast_ValueError for a NULL `p` or `*p`,
- * sysfast_MemoryError if the table cannot be created, sysfast_SystemError
- * when not initialised; on failure *p is unchanged. Takes no lock when an
- * equal string is already interned; otherwise takes the table's lock.
- * Never allocates a string. Thread-safe.
+ * sysfast_SystemError when not initialised; on failure *p is unchanged.
+ * Takes no lock when an equal string is already interned; otherwise takes
+ * the table's lock. Never allocates (the table is made by sysfast_init),
+ * so it cannot run out of memory. Thread-safe.
  */
 SYSFAST_API int sysfast_intern_in_place(sysfast_str **p);
 
