@@ -2,7 +2,8 @@
 /*
  * Strings and interning (<sysfast/intern.h>): identity, mortality, the
  * reference counts of intern_in_place, argument errors, hashing and the
- * "str" type's __sizeof__. Uses the public API only.
+ * "str" type's __sizeof__, and what an allocation failure leaves behind
+ * (through the allocation seam of the static library).
  *
  * The table is process-wide and every test drops every reference it takes,
  * so counts are measured relative to sysfast_intern_count() at a test's
@@ -10,7 +11,9 @@
  *
  * The program doubles as its own helper: run with --print-hash it prints
  * the hash of a fixed string and exits, which lets a test compare hashes
- * across processes (see test_hash_is_keyed_per_process).
+ * across processes (see test_hash_is_keyed_per_process); with
+ * --init-failing N it runs sysfast_init in a fresh process with its Nth
+ * allocation failing (see test_init_fails_cleanly_at_each_allocation).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,9 +21,41 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 #define PROBE "hash seed probe"
+
+/* The huge-length tests need a failing malloc to return NULL, as libc's
+ * and jemalloc's do, rather than the sanitizer to stop the program. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+#endif
+#ifdef TEST_TSAN
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+#endif
 
 static int64_t str_sizeof(const sysfast_str *s)
 {
@@ -168,6 +203,58 @@ static void test_length_that_cannot_be_allocated_is_memory_error(void **state)
 		assert_error(sysfast_MemoryError, NULL);
 	}
 	free(one);
+}
+
+static void
+test_length_that_passes_the_size_checks_but_cannot_be_allocated_is_memory_error(void **state)
+{
+	/* Lengths under PTRDIFF_MAX that no allocator can give, with a
+	 * one-byte buffer: hashing or copying before allocating would read
+	 * far past it (a crash, or AddressSanitizer's report). */
+	char *one = malloc(1);
+	const size_t lens[] = {(size_t)1 << 62, (size_t)PTRDIFF_MAX - 200};
+	size_t count = sysfast_intern_count();
+
+	(void)state;
+	assert_non_null(one);
+	one[0] = 'x';
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		assert_null(sysfast_str_new(one, lens[i]));
+		assert_error(sysfast_MemoryError, "cannot allocate");
+		assert_null(sysfast_intern(one, lens[i]));
+		assert_error(sysfast_MemoryError, "cannot allocate");
+		/* Longer than any string interned: not there, nothing read. */
+		assert_null(sysfast_intern_find(one, lens[i]));
+		assert_no_error();
+	}
+	assert_int_equal(sysfast_intern_count(), count);
+	free(one);
+}
+
+static void test_a_string_longer_than_any_before_is_interned_and_found(void **state)
+{
+	enum { LONG = 10000 };
+	char *bytes = malloc(LONG);
+	sysfast_str *s, *again, *found;
+
+	(void)state;
+	assert_non_null(bytes);
+	for (size_t i = 0; i < LONG; i++)
+		bytes[i] = (char)('a' + i % 26);
+	assert_null(sysfast_intern_find(bytes, LONG));
+	assert_no_error();
+	s = sysfast_intern(bytes, LONG);
+	assert_non_null(s);
+	again = sysfast_intern(bytes, LONG);
+	found = sysfast_intern_find(bytes, LONG);
+	assert_ptr_equal(again, s);
+	assert_ptr_equal(found, s);
+	/* A shorter prefix is another string. */
+	assert_null(sysfast_intern_find(bytes, LONG - 1));
+	sysfast_str_decref(found);
+	sysfast_str_decref(again);
+	sysfast_str_decref(s);
+	free(bytes);
 }
 
 static void test_intern_cstr_of_null_is_value_error(void **state)
@@ -617,6 +704,209 @@ static void test_creating_and_finding_need_the_runtime(void **state)
 	assert_no_error();
 }
 
+/* ---- allocation failures ---- */
+
+static struct rcu_head drain_marker;
+static bool drain_marker_ran;
+
+static void drain_marker_run(struct rcu_head *head)
+{
+	(void)head;
+	__atomic_store_n(&drain_marker_ran, true, __ATOMIC_RELEASE);
+}
+
+/* Waits until every call_rcu callback queued so far has run (strings
+ * freed after their last decref): liburcu's call_rcu worker runs them in
+ * the order they were queued, so a marker queued now runs after them.
+ * urcu_memb_barrier() would do the same, but ThreadSanitizer reports the
+ * hand-off of its own completion block, which liburcu makes with
+ * atomics it cannot see. */
+static void call_rcu_drain(void)
+{
+	__atomic_store_n(&drain_marker_ran, false, __ATOMIC_RELAXED);
+	urcu_memb_call_rcu(&drain_marker, drain_marker_run);
+	while (!__atomic_load_n(&drain_marker_ran, __ATOMIC_ACQUIRE))
+		usleep(100);
+}
+
+/* Blocks the library holds once every string handed to call_rcu is
+ * freed. Counted from the first sysfast__alloc_fault_set on. */
+static long live_blocks(void)
+{
+	call_rcu_drain();
+	return sysfast__alloc_stats().live_blocks;
+}
+
+/*
+ * Calls make(bytes, len) with its 1st, 2nd, ... allocation failing until
+ * a call succeeds. Each failed call must give NULL with
+ * sysfast_MemoryError and leave the intern count, the table (the bytes
+ * are not found) and the library's blocks as they were; the call that
+ * succeeds then behaves as a first try. Returns how many calls failed.
+ */
+static unsigned long fail_each_allocation(sysfast_str *(*make)(const char *, size_t),
+                                          const char *bytes, size_t len)
+{
+	size_t count = sysfast_intern_count();
+	unsigned long nth;
+	sysfast_str *s;
+	long blocks;
+
+	sysfast__alloc_fault_set(0, false);
+	blocks = live_blocks();
+	for (nth = 1;; nth++) {
+		sysfast__alloc_fault_set(nth, false);
+		s = make(bytes, len);
+		sysfast__alloc_fault_clear();
+		if (s)
+			break;
+		assert_error(sysfast_MemoryError, NULL);
+		assert_int_equal(sysfast_intern_count(), count);
+		assert_null(sysfast_intern_find(bytes, len));
+		assert_no_error();
+		assert_int_equal(live_blocks(), blocks);
+	}
+	assert_int_equal(sysfast_str_len(s), len);
+	assert_memory_equal(sysfast_str_data(s), bytes, len);
+	sysfast_str_decref(s);
+	assert_int_equal(sysfast_intern_count(), count);
+	assert_int_equal(live_blocks(), blocks);
+	return nth - 1;
+}
+
+static sysfast_str *intern_cstr_of(const char *bytes, size_t len)
+{
+	(void)len;
+	return sysfast_intern_cstr(bytes);
+}
+
+static void test_failed_intern_of_new_bytes_leaves_everything_as_it_was(void **state)
+{
+	(void)state;
+	assert_int_equal(fail_each_allocation(sysfast_intern, "test.oom.intern", 15), 1);
+	assert_int_equal(fail_each_allocation(intern_cstr_of, "test.oom.cstr", 13), 1);
+}
+
+static void test_failed_intern_longer_than_any_before_leaves_everything_as_it_was(void **state)
+{
+	enum { LONG = 20000 };
+	char *bytes = malloc(LONG);
+
+	(void)state;
+	assert_non_null(bytes);
+	memset(bytes, 'L', LONG);
+	assert_int_equal(fail_each_allocation(sysfast_intern, bytes, LONG), 1);
+	free(bytes);
+}
+
+static void test_failed_str_new_leaves_everything_as_it_was(void **state)
+{
+	(void)state;
+	assert_int_equal(fail_each_allocation(sysfast_str_new, "test.oom.new", 12), 1);
+}
+
+static void test_known_strings_intern_find_and_intern_in_place_without_allocating(void **state)
+{
+	sysfast_str *canon = sysfast_intern_cstr("test.oom.known");
+	sysfast_str *plain = sysfast_str_new("test.oom.known", 14);
+	sysfast_str *lone = sysfast_str_new("test.oom.lone", 13);
+	size_t count = sysfast_intern_count();
+	sysfast_str *again, *found;
+	sysfast_str *p = plain, *q = lone;
+
+	(void)state;
+	assert_non_null(canon);
+	assert_non_null(plain);
+	assert_non_null(lone);
+	/* Every allocation from here fails: none is made. */
+	sysfast__alloc_fault_set(1, true);
+	again = sysfast_intern("test.oom.known", 14);
+	found = sysfast_intern_find("test.oom.known", 14);
+	assert_null(sysfast_intern_find("test.oom.absent", 15));
+	assert_int_equal(sysfast_intern_in_place(&p), 0);
+	assert_int_equal(sysfast_intern_in_place(&q), 0);
+	assert_int_equal(sysfast__alloc_stats().attempts, 0);
+	sysfast__alloc_fault_clear();
+	assert_no_error();
+	assert_ptr_equal(again, canon);
+	assert_ptr_equal(found, canon);
+	assert_ptr_equal(p, canon);
+	assert_ptr_equal(q, lone);
+	assert_true(sysfast_str_is_interned(lone));
+	assert_int_equal(sysfast_intern_count(), count + 1);
+	sysfast_str_decref(q);
+	sysfast_str_decref(p);
+	sysfast_str_decref(found);
+	sysfast_str_decref(again);
+	sysfast_str_decref(canon);
+}
+
+/* What `self --init-failing nth` printed: "ok", or "failed: MESSAGE". */
+static void init_failing_in_child(unsigned long nth, char *out, size_t size)
+{
+	char self[4096], cmd[4200];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *child;
+
+	assert_true(n > 0);
+	self[n] = '\0';
+	assert_null(strchr(self, '\''));
+	snprintf(cmd, sizeof(cmd), "'%s' --init-failing %lu", self, nth);
+	child = popen(cmd, "r");
+	assert_non_null(child);
+	assert_non_null(fgets(out, (int)size, child));
+	assert_int_equal(pclose(child), 0);
+}
+
+static void test_init_fails_cleanly_at_each_allocation(void **state)
+{
+	/* Each in a fresh process: the intern table, once made, lives on. */
+	bool table_failed = false;
+	unsigned long nth;
+	char line[512];
+
+	(void)state;
+	for (nth = 1; nth < 100; nth++) {
+		init_failing_in_child(nth, line, sizeof(line));
+		if (strcmp(line, "ok\n") == 0)
+			break;
+		assert_true(strncmp(line, "failed: ", 8) == 0);
+		if (strstr(line, "intern table"))
+			table_failed = true;
+	}
+	assert_true(nth > 1 && nth < 100);
+	assert_true(table_failed);
+}
+
+/* --init-failing nth: sysfast_init with its nth allocation failing must
+ * fail with MemoryError and leave a runtime that a retry brings up. */
+static int init_failing(unsigned long nth)
+{
+	sysfast_str *s;
+	int rc;
+
+	sysfast__alloc_fault_set(nth, false);
+	rc = sysfast_init();
+	sysfast__alloc_fault_clear();
+	if (rc == 0) {
+		printf("ok\n");
+		sysfast_fini();
+		return 0;
+	}
+	if (!sysfast_err_matches(sysfast_MemoryError) || sysfast_is_initialized())
+		return 1;
+	printf("failed: %s\n", sysfast_err_message());
+	sysfast_err_clear();
+	if (sysfast_init() < 0)
+		return 1;
+	s = sysfast_intern_cstr("test.init.retry");
+	if (!s)
+		return 1;
+	sysfast_str_decref(s);
+	sysfast_fini();
+	return 0;
+}
+
 static int print_hash(void)
 {
 	sysfast_str *s;
@@ -641,6 +931,9 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_null_with_positive_length_is_value_error),
 	    cmocka_unit_test(test_length_whose_size_overflows_is_overflow_error),
 	    cmocka_unit_test(test_length_that_cannot_be_allocated_is_memory_error),
+	    cmocka_unit_test(
+	        test_length_that_passes_the_size_checks_but_cannot_be_allocated_is_memory_error),
+	    cmocka_unit_test(test_a_string_longer_than_any_before_is_interned_and_found),
 	    cmocka_unit_test(test_intern_cstr_of_null_is_value_error),
 	    cmocka_unit_test(test_intern_cstr_interns_the_bytes_before_the_nul),
 	    cmocka_unit_test(test_interns_of_equal_bytes_return_the_same_pointer),
@@ -664,9 +957,16 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_sizeof_with_null_size_is_value_error),
 	    cmocka_unit_test(test_intern_and_last_decref_inside_an_audit_hook),
 	    cmocka_unit_test(test_creating_and_finding_need_the_runtime),
+	    cmocka_unit_test(test_failed_intern_of_new_bytes_leaves_everything_as_it_was),
+	    cmocka_unit_test(test_failed_intern_longer_than_any_before_leaves_everything_as_it_was),
+	    cmocka_unit_test(test_failed_str_new_leaves_everything_as_it_was),
+	    cmocka_unit_test(test_known_strings_intern_find_and_intern_in_place_without_allocating),
+	    cmocka_unit_test(test_init_fails_cleanly_at_each_allocation),
 	};
 
 	if (argc == 2 && strcmp(argv[1], "--print-hash") == 0)
 		return print_hash();
+	if (argc == 3 && strcmp(argv[1], "--init-failing") == 0)
+		return init_failing(strtoul(argv[2], NULL, 10));
 	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);
 }

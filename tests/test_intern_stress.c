@@ -19,6 +19,10 @@
  *             the same bytes. Every operation checks the bytes it got and,
  *             while the thread holds a reference, the identity of what
  *             intern and find return.
+ *
+ * A second test races on strings longer than any interned before, the
+ * path where intern allocates before it looks (intern.c), with a finder
+ * alongside.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -189,10 +193,73 @@ static void test_concurrent_interns_and_drops_keep_identity_and_mortality(void *
 	assert_no_error();
 }
 
+#define N_LONG_ROUNDS 300
+#define LONG_BASE 64 /* longer than every name above */
+
+static char long_bytes[LONG_BASE + N_LONG_ROUNDS];
+
+/* Round r interns the first LONG_BASE + r bytes: one more than any string
+ * interned so far, so each thread either allocates first or, if another
+ * one already published the string, finds it. All must get one pointer;
+ * a find racing with them gets that pointer or nothing. */
+static void *long_worker(void *arg)
+{
+	struct worker *w = arg;
+	struct shared *sh = w->sh;
+
+	pthread_barrier_wait(&sh->barrier);
+	for (unsigned r = 0; r < N_LONG_ROUNDS; r++) {
+		size_t len = LONG_BASE + r;
+		sysfast_str *s = sysfast_intern(long_bytes, len);
+		sysfast_str *found = sysfast_intern_find(long_bytes, len);
+
+		w->checks++;
+		if (!s || sysfast_str_len(s) != len
+		    || memcmp(sysfast_str_data(s), long_bytes, len) != 0)
+			report(w, "wrong long string", r);
+		if (found != s)
+			report(w, "find gave another pointer while one was held", r);
+		sysfast_str_decref(found);
+		sh->got[w->index] = s;
+		pthread_barrier_wait(&sh->barrier);
+		for (unsigned t = 0; t < N_THREADS; t++)
+			if (sh->got[t] != s)
+				report(w, "two pointers for one long string", r);
+		pthread_barrier_wait(&sh->barrier);
+		sysfast_str_decref(s);
+	}
+	return NULL;
+}
+
+static void test_concurrent_interns_of_ever_longer_strings_give_one_pointer(void **state)
+{
+	struct shared sh = {.base_count = sysfast_intern_count()};
+	struct worker w[N_THREADS];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(long_bytes); i++)
+		long_bytes[i] = (char)('a' + i % 23);
+	assert_int_equal(pthread_barrier_init(&sh.barrier, NULL, N_THREADS), 0);
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		w[t] = (struct worker){.index = t, .sh = &sh};
+		assert_int_equal(pthread_create(&w[t].thread, NULL, long_worker, &w[t]), 0);
+	}
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		assert_int_equal(pthread_join(w[t].thread, NULL), 0);
+		assert_int_equal(w[t].failures, 0);
+		assert_int_equal(w[t].checks, N_LONG_ROUNDS);
+	}
+	pthread_barrier_destroy(&sh.barrier);
+	assert_null(sysfast_intern_find(long_bytes, LONG_BASE));
+	assert_int_equal(sysfast_intern_count(), sh.base_count);
+	assert_no_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_concurrent_interns_and_drops_keep_identity_and_mortality),
+	    cmocka_unit_test(test_concurrent_interns_of_ever_longer_strings_give_one_pointer),
 	};
 
 	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);

@@ -3,7 +3,8 @@
  * Objects and getsizeof (<sysfast/object.h>): sysfast_getsizeof and its
  * _default form against CPython's _PySys_GetSizeOf, sysfast_deepsizeof on
  * trees, shared referents, cycles and very deep chains, and
- * sysfast_alloc_usable_size. Uses the public API only.
+ * sysfast_alloc_usable_size; a failing allocation inside deepsizeof
+ * through the allocation seam of the static library.
  *
  * The first case runs before sysfast_init; every other case starts the
  * runtime (idempotent) in its setup.
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 /* ---- test types ---- */
@@ -195,6 +197,14 @@ static int sizeof_succeeds_with_error_left(const sysfast_object *self, int64_t *
 	return 0;
 }
 
+static int sizeof_succeeds_with_type_error_left(const sysfast_object *self, int64_t *size)
+{
+	(void)self;
+	*size = 8;
+	sysfast_err_set(sysfast_TypeError, "left behind");
+	return 0;
+}
+
 static int sizeof_raises_type_error(const sysfast_object *self, int64_t *size)
 {
 	(void)self, (void)size;
@@ -245,7 +255,7 @@ static void test_sizeof_fn_returning_other_nonzero_without_error_fails(void **st
 	assert_int_equal(size, SIZE_UNTOUCHED);
 }
 
-static void test_sizeof_fn_returning_0_with_error_set_fails(void **state)
+static void test_sizeof_fn_returning_0_with_error_set_gives_system_error(void **state)
 {
 	const sysfast_type tp = {"leaky", 0, sizeof_succeeds_with_error_left, NULL};
 	sysfast_object o = {&tp};
@@ -253,7 +263,23 @@ static void test_sizeof_fn_returning_0_with_error_set_fails(void **state)
 
 	(void)state;
 	assert_int_equal(sysfast_getsizeof(&o, &size), -1);
-	assert_error_exact(sysfast_RuntimeError, "left behind");
+	assert_error_exact(sysfast_SystemError,
+	                   "sizeof_fn of type leaky returned 0 with an error set: "
+	                   "RuntimeError: left behind");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+}
+
+static void test_default_does_not_hide_a_sizeof_fn_returning_0_with_a_type_error(void **state)
+{
+	const sysfast_type tp = {"leakytype", 0, sizeof_succeeds_with_type_error_left, NULL};
+	sysfast_object o = {&tp};
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	assert_int_equal(sysfast_getsizeof_default(&o, 5, &size), -1);
+	assert_error_exact(sysfast_SystemError,
+	                   "sizeof_fn of type leakytype returned 0 with an error set: "
+	                   "TypeError: left behind");
 	assert_int_equal(size, SIZE_UNTOUCHED);
 }
 
@@ -852,11 +878,31 @@ static void test_traverse_failing_without_error_gives_system_error(void **state)
 	check_child_traverse_failure(traverse_fails_silently, sysfast_SystemError, NULL);
 }
 
-static void test_traverse_returning_0_with_error_set_fails(void **state)
+static void test_traverse_returning_0_with_error_set_gives_system_error(void **state)
 {
 	(void)state;
-	check_child_traverse_failure(traverse_succeeds_with_error_left, sysfast_RuntimeError,
-	                             "left behind");
+	check_child_traverse_failure(traverse_succeeds_with_error_left, sysfast_SystemError,
+	                             "traverse of type badtraverse returned 0 with an error set: "
+	                             "RuntimeError: left behind");
+}
+
+static void
+test_deepsizeof_child_sizeof_fn_returning_0_with_error_set_gives_system_error(void **state)
+{
+	const sysfast_type leaky = {"leaky", 0, sizeof_succeeds_with_error_left, NULL};
+	sysfast_object child = {&leaky};
+	struct node root;
+	size_t size = SIZE_UNTOUCHED;
+
+	(void)state;
+	node_init(&root, &node_type, 1, 1);
+	root.kids[0] = &child;
+	assert_int_equal(sysfast_deepsizeof(&root.base, &size), -1);
+	assert_error_exact(sysfast_SystemError,
+	                   "sizeof_fn of type leaky returned 0 with an error set: "
+	                   "RuntimeError: left behind");
+	assert_int_equal(size, SIZE_UNTOUCHED);
+	node_release(&root);
 }
 
 static void test_deepsizeof_total_overflow_gives_overflow_error(void **state)
@@ -875,6 +921,48 @@ static void test_deepsizeof_total_overflow_gives_overflow_error(void **state)
 	assert_int_equal(size, SIZE_UNTOUCHED);
 	node_release(&a);
 	node_release(&b);
+}
+
+static void test_failed_deepsizeof_leaves_everything_as_it_was(void **state)
+{
+	/* A root with 500 leaves: the set of reached objects and the stack
+	 * of pending ones each grow several times, and every one of those
+	 * allocations is made to fail in turn. */
+	enum { WIDTH = 500 };
+	struct node root, *leaves = calloc(WIDTH, sizeof(*leaves));
+	size_t size = SIZE_UNTOUCHED;
+	unsigned long nth;
+	long blocks;
+	int rc;
+
+	(void)state;
+	assert_non_null(leaves);
+	node_init(&root, &node_type, 1000, WIDTH);
+	for (size_t i = 0; i < WIDTH; i++) {
+		node_init(&leaves[i], &node_type, 2, 0);
+		root.kids[i] = &leaves[i].base;
+	}
+	sysfast__alloc_fault_set(0, false);
+	blocks = sysfast__alloc_stats().live_blocks;
+	for (nth = 1;; nth++) {
+		sysfast_err_set(sysfast_PermissionError, "pending");
+		sysfast__alloc_fault_set(nth, false);
+		rc = sysfast_deepsizeof(&root.base, &size);
+		sysfast__alloc_fault_clear();
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, -1);
+		assert_error(sysfast_MemoryError, "deepsizeof: out of memory");
+		assert_int_equal(size, SIZE_UNTOUCHED);
+		assert_int_equal(sysfast__alloc_stats().live_blocks, blocks);
+	}
+	/* The caller's error survives the call that succeeds. */
+	assert_error(sysfast_PermissionError, "pending");
+	assert_int_equal(size, 1000 + 2 * WIDTH);
+	assert_true(nth > 4);
+	assert_int_equal(sysfast__alloc_stats().live_blocks, blocks);
+	chain_free(leaves, WIDTH);
+	node_release(&root);
 }
 
 /* ---- alloc_usable_size ---- */
@@ -913,7 +1001,8 @@ int main(void)
 	    T(test_sizeof_fn_error_propagates),
 	    T(test_sizeof_fn_failing_without_error_gives_system_error),
 	    T(test_sizeof_fn_returning_other_nonzero_without_error_fails),
-	    T(test_sizeof_fn_returning_0_with_error_set_fails),
+	    T(test_sizeof_fn_returning_0_with_error_set_gives_system_error),
+	    T(test_default_does_not_hide_a_sizeof_fn_returning_0_with_a_type_error),
 	    T(test_negative_size_gives_value_error),
 	    T(test_most_negative_size_gives_value_error),
 	    T(test_missing_sizeof_fn_gives_type_error_naming_the_type),
@@ -950,8 +1039,10 @@ int main(void)
 	    T(test_deepsizeof_child_with_null_type_gives_value_error),
 	    T(test_deepsizeof_propagates_a_traverse_error),
 	    T(test_traverse_failing_without_error_gives_system_error),
-	    T(test_traverse_returning_0_with_error_set_fails),
+	    T(test_traverse_returning_0_with_error_set_gives_system_error),
+	    T(test_deepsizeof_child_sizeof_fn_returning_0_with_error_set_gives_system_error),
 	    T(test_deepsizeof_total_overflow_gives_overflow_error),
+	    T(test_failed_deepsizeof_leaves_everything_as_it_was),
 	    T(test_alloc_usable_size_of_null_is_0),
 	    T(test_alloc_usable_size_is_malloc_usable_size),
 	};

@@ -42,11 +42,12 @@
 #include <time.h>
 
 #include <urcu/rculfhash.h>
-/* The hash inline (see intern.c). */
+/* XXH3 inline: sysfast__seed_new mixes its fallback seed with it. */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "internal.h"
+#include "siphash.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define EVENT_TSAN 1
@@ -275,7 +276,7 @@ static int event_match(struct cds_lfht_node *ht_node, const void *key)
 
 static uint64_t name_hash(const char *name, size_t len)
 {
-	return XXH3_64bits_withSeed(name, len, event_seed);
+	return sysfast__keyed_hash(name, len);
 }
 
 /* The node for `name` in `ht`, or NULL. Call inside an RCU read-side

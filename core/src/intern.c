@@ -3,9 +3,10 @@
  * libsysfast - immutable strings and the table of interned ones.
  *
  * The table is an RCU lock-free hash table (liburcu's rculfhash, memb
- * flavour) keyed by the bytes, hashed with XXH3 and a per-process random
- * seed. Like CPython 3.11's interned dict, it holds no reference: interned
- * strings are mortal and leave it when their last reference goes.
+ * flavour) keyed by the bytes, hashed with SipHash-1-3 under a per-process
+ * random 128-bit key (siphash.h). Like CPython 3.11's interned dict, it
+ * holds no reference: interned strings are mortal and leave it when their
+ * last reference goes.
  *
  * The protocol, and why no reader ever touches freed memory:
  *
@@ -35,7 +36,13 @@
  * at all): an intern from inside an audit hook, which runs in a read-side
  * section, must not deadlock. Growing the table waits for none either.
  *
- * sysfast_fini() does not touch the table: its strings belong to the user.
+ * A caller's bytes are read only for a length that some interned string
+ * already has or had (intern_max_len): a longer one cannot be in the
+ * table, so it is allocated first, and a length that cannot be allocated
+ * fails with MemoryError before a byte of a possibly short buffer is read.
+ *
+ * The table is made by sysfast__intern_init (from sysfast_init) and never
+ * freed; sysfast_fini does not touch it: its strings belong to the user.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -43,12 +50,9 @@
 #include <string.h>
 
 #include <urcu/rculfhash.h>
-/* The hash inline: a call into libxxhash costs more than hashing a short
- * name does (xxhash.h documents XXH_INLINE_ALL for this). */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "internal.h"
+#include "siphash.h"
 
 #ifdef SYSFAST__TSAN
 #include <sanitizer/tsan_interface.h>
@@ -76,33 +80,42 @@ struct str_key {
 };
 
 /*
- * Initial bucket count, and the cap. 256 buckets hold the strings of a
- * small program without a resize; like event.c the table is grown on the
- * insert path (load factor at most 1), never shrunk and never by liburcu's
- * auto-resize thread, whose hand-off ThreadSanitizer cannot follow.
- * Shrinking would wait for grace periods, which the insert path must not.
+ * The table's buckets: 256 at first, which hold the strings of a small
+ * program, doubled on the insert path whenever the strings outnumber them
+ * (load factor at most 1), never shrunk and never by liburcu's auto-resize
+ * thread, whose hand-off ThreadSanitizer cannot follow. Shrinking would
+ * wait for grace periods, which the insert path must not.
+ *
+ * All TABLE_MAX_BUCKETS are allocated when the table is made, because
+ * liburcu 0.13 aborts the process when a bucket allocation fails, and
+ * growing would otherwise allocate. With min_nr_alloc_buckets ==
+ * max_nr_buckets liburcu's default (mmap) backend takes its "small table"
+ * path: one calloc of every bucket at creation, after which growth only
+ * links buckets in. A calloc that large comes from fresh anonymous memory
+ * (glibc's mmap threshold, jemalloc's huge extents) that the kernel backs
+ * page by page as buckets come into use: the 16 MiB of 2^20 buckets add
+ * about 250 kB to sysfast_init's resident memory (measured with VmRSS).
+ * Past 2^20 live strings the table stops growing and chains lengthen (a
+ * mean of n/2^20 nodes per bucket).
  */
 #define TABLE_INIT_BUCKETS 256ul
-#define TABLE_MAX_BUCKETS (1ul << 31)
+#define TABLE_MAX_BUCKETS (1ul << 20)
 
-/* Serialises insertions (and the table's creation and growth). Readers and
- * the dying path never take it. */
+/* Serialises insertions and the table's growth. Readers and the dying
+ * path never take it. */
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
-/* NULL until the first string is interned; published with a release store
- * under intern_lock and never freed. */
+/* NULL until sysfast__intern_init; published with a release store before
+ * sysfast_init reports the runtime up, and never freed. */
 static struct cds_lfht *intern_table;
 /* Bucket count; under intern_lock. */
 static unsigned long intern_buckets;
 /* Nodes in the table, dying ones included until they are deleted. Atomic:
  * added to under the lock, taken from by the lock-free dying path. */
 static size_t intern_live;
-
-/* The hash seed: set once, before the first string is hashed. */
-static uint64_t intern_seed;
-static pthread_once_t intern_seed_once = PTHREAD_ONCE_INIT;
-/* Set (release) once intern_seed is; lets the usual call skip
- * pthread_once's call. */
-static bool intern_seed_ready;
+/* The longest length ever interned. Only grows, under intern_lock, before
+ * the node that has it is added; read with relaxed loads. No string in the
+ * table is longer. */
+static size_t intern_max_len;
 
 /* ---- the "str" type ---- */
 
@@ -152,17 +165,10 @@ static inline void tsan_consume(const struct sysfast_str *s)
 
 /* ---- strings ---- */
 
-static void seed_init(void)
-{
-	intern_seed = sysfast__seed_new();
-	__atomic_store_n(&intern_seed_ready, true, __ATOMIC_RELEASE);
-}
-
+/* (NULL, 0) is the empty string. */
 static uint64_t bytes_hash(const char *s, size_t len)
 {
-	if (SYSFAST_UNLIKELY(!__atomic_load_n(&intern_seed_ready, __ATOMIC_ACQUIRE)))
-		pthread_once(&intern_seed_once, seed_init);
-	return XXH3_64bits_withSeed(s, len, intern_seed);
+	return sysfast__keyed_hash(len ? s : "", len);
 }
 
 /* The argument rules of intern.h, in order, before a byte is read.
@@ -188,8 +194,10 @@ static int bytes_check(const char *s, size_t len)
 	return 0;
 }
 
-/* A new, uninterned string with one reference; NULL with MemoryError. */
-static struct sysfast_str *str_alloc(const char *s, size_t len, uint64_t hash)
+/* A new, uninterned string with one reference, hashed from its own copy
+ * of the bytes: s is read only once the memory for them exists. NULL with
+ * MemoryError. */
+static struct sysfast_str *str_alloc(const char *s, size_t len)
 {
 	struct sysfast_str *str = sysfast__malloc(STR_HEADER + len + 1);
 
@@ -200,13 +208,13 @@ static struct sysfast_str *str_alloc(const char *s, size_t len, uint64_t hash)
 	}
 	str->ob.type = &str_type;
 	str->refcnt = 1;
-	str->hash = hash;
 	str->len = len;
 	str->interned = false;
 	cds_lfht_node_init(&str->node);
 	if (len)
 		memcpy(str->data, s, len);
 	str->data[len] = '\0';
+	str->hash = bytes_hash(str->data, len);
 	return str;
 }
 
@@ -264,8 +272,6 @@ static struct sysfast_str *table_find_live(const struct str_key *key)
 	struct cds_lfht_iter iter;
 	struct sysfast_str *s;
 
-	if (!ht)
-		return NULL;
 	sysfast__thread_get();
 	sysfast__read_lock();
 	s = table_lookup(ht, key, &iter);
@@ -273,26 +279,6 @@ static struct sysfast_str *table_find_live(const struct str_key *key)
 		s = NULL;
 	sysfast__read_unlock();
 	return s;
-}
-
-/* The table, created on first use. Call with intern_lock held. A failed
- * creation is reported and retried by the next insert. NULL with
- * MemoryError. */
-static struct cds_lfht *table_get_locked(void)
-{
-	struct cds_lfht *ht = intern_table;
-
-	if (ht)
-		return ht;
-	ht = cds_lfht_new_flavor(TABLE_INIT_BUCKETS, TABLE_INIT_BUCKETS, TABLE_MAX_BUCKETS, 0,
-	                         &urcu_memb_flavor, NULL);
-	if (!ht) {
-		sysfast_err_set(sysfast_MemoryError, "out of memory for the intern table");
-		return NULL;
-	}
-	intern_buckets = TABLE_INIT_BUCKETS;
-	__atomic_store_n(&intern_table, ht, __ATOMIC_RELEASE);
-	return ht;
 }
 
 /* Doubles the buckets once the strings outnumber them. Call with
@@ -305,6 +291,7 @@ static void table_grow_locked(struct cds_lfht *ht)
 	    || intern_buckets >= TABLE_MAX_BUCKETS || sysfast__in_read_side())
 		return;
 	intern_buckets *= 2;
+	/* Allocates no bucket memory (see TABLE_MAX_BUCKETS). */
 	cds_lfht_resize(ht, intern_buckets);
 }
 
@@ -314,29 +301,27 @@ static void table_grow_locked(struct cds_lfht *ht)
  * equal bytes exists (possibly cand itself, interned by another thread
  * meanwhile), returns it; otherwise interns cand (replacing a dying node
  * with equal bytes, if any) and returns it. Either way the caller then
- * drops its reference to cand. NULL with MemoryError if the table cannot
- * be created.
+ * drops its reference to cand. Never fails.
  */
 static struct sysfast_str *table_publish(struct sysfast_str *cand)
 {
 	struct str_key key = {cand->data, cand->len, cand->hash};
 	struct sysfast_str *old, *canon = cand;
+	struct cds_lfht *ht = intern_table;
 	struct cds_lfht_iter iter;
-	struct cds_lfht *ht;
 
 	sysfast__thread_get();
 	pthread_mutex_lock(&intern_lock);
-	ht = table_get_locked();
-	if (!ht) {
-		pthread_mutex_unlock(&intern_lock);
-		return NULL;
-	}
 	sysfast__read_lock();
 	old = table_lookup(ht, &key, &iter);
 	if (old && str_get_unless_zero(old)) {
 		canon = old;
 	} else {
 		sysfast_str_incref(cand);
+		/* Before the node is visible, so that a find of this length
+		 * looks for it (relaxed: see sysfast_intern_find). */
+		if (key.len > intern_max_len)
+			__atomic_store_n(&intern_max_len, key.len, __ATOMIC_RELAXED);
 		/* Before the node is visible: a reader that finds it must
 		 * see an interned string. */
 		__atomic_store_n(&cand->interned, true, __ATOMIC_RELEASE);
@@ -376,13 +361,55 @@ static void str_retire(struct sysfast_str *s)
 	urcu_memb_call_rcu(&s->rcu, str_free_rcu);
 }
 
+/* ---- set-up ---- */
+
+int sysfast__intern_init(void)
+{
+	const size_t bucket_bytes = TABLE_MAX_BUCKETS * sizeof(struct cds_lfht_node);
+	struct cds_lfht *ht = NULL;
+	void *probe;
+
+	pthread_mutex_lock(&intern_lock);
+	if (intern_table) {
+		pthread_mutex_unlock(&intern_lock);
+		return 0;
+	}
+	/*
+	 * liburcu 0.13 aborts instead of returning NULL when its own
+	 * allocations fail (cds_lfht_new_flavor returns NULL only for bad
+	 * sizes). Its one large allocation is the calloc of the bucket
+	 * array: a mapping of the same size made and returned just before
+	 * checks that the address space (and, under strict overcommit, the
+	 * commit charge) is there, turning the likely failure into a clean
+	 * MemoryError. A mapping rather than a malloc: a freed malloc block
+	 * can come back to liburcu's calloc from the allocator's cache, which
+	 * must then zero it, touching every page. The rest (the small table header, memory running out
+	 * between the two) can still abort; docs/robustness.md says so.
+	 */
+	probe = sysfast__map(bucket_bytes);
+	if (probe) {
+		sysfast__unmap(probe, bucket_bytes);
+		ht = cds_lfht_new_flavor(TABLE_INIT_BUCKETS, TABLE_MAX_BUCKETS, TABLE_MAX_BUCKETS,
+		                         0, &urcu_memb_flavor, NULL);
+	}
+	if (!ht) {
+		pthread_mutex_unlock(&intern_lock);
+		sysfast_err_set(sysfast_MemoryError, "out of memory for the intern table");
+		return -1;
+	}
+	intern_buckets = TABLE_INIT_BUCKETS;
+	__atomic_store_n(&intern_table, ht, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&intern_lock);
+	return 0;
+}
+
 /* ---- public API ---- */
 
 sysfast_str *sysfast_str_new(const char *s, size_t len)
 {
 	if (sysfast__check_initialized() < 0 || bytes_check(s, len) < 0)
 		return NULL;
-	return str_alloc(s, len, bytes_hash(s, len));
+	return str_alloc(s, len);
 }
 
 const char *sysfast_str_data(const sysfast_str *s)
@@ -429,15 +456,17 @@ bool sysfast_str_is_interned(const sysfast_str *s)
 sysfast_str *sysfast_intern(const char *s, size_t len)
 {
 	struct sysfast_str *found, *fresh, *canon;
-	struct str_key key;
 
 	if (sysfast__check_initialized() < 0 || bytes_check(s, len) < 0)
 		return NULL;
-	key = (struct str_key){len ? s : "", len, bytes_hash(s, len)};
-	found = table_find_live(&key);
-	if (found)
-		return found;
-	fresh = str_alloc(key.data, len, key.hash);
+	/* A longer string than any interned cannot be found: it is
+	 * allocated before its bytes are read. */
+	if (len <= __atomic_load_n(&intern_max_len, __ATOMIC_RELAXED)) {
+		found = table_find_live(&(struct str_key){len ? s : "", len, bytes_hash(s, len)});
+		if (found)
+			return found;
+	}
+	fresh = str_alloc(s, len);
 	if (!fresh)
 		return NULL;
 	canon = table_publish(fresh);
@@ -474,8 +503,6 @@ int sysfast_intern_in_place(sysfast_str **p)
 	canon = table_find_live(&(struct str_key){s->data, s->len, s->hash});
 	if (!canon)
 		canon = table_publish(s);
-	if (!canon)
-		return -1;
 	/* canon is a new reference (to s itself if s became canonical): it
 	 * takes the place of the caller's reference to s. */
 	*p = canon;
@@ -486,6 +513,13 @@ int sysfast_intern_in_place(sysfast_str **p)
 sysfast_str *sysfast_intern_find(const char *s, size_t len)
 {
 	if (sysfast__check_initialized() < 0 || bytes_check(s, len) < 0)
+		return NULL;
+	/* No interned string is longer, and the bytes of a length nobody
+	 * could allocate are never read. A relaxed load: a string interned
+	 * before this call (by this thread, or by one that handed over since)
+	 * has its length seen here; one interned concurrently may be missed,
+	 * as if this find had run just before it. */
+	if (len > __atomic_load_n(&intern_max_len, __ATOMIC_RELAXED))
 		return NULL;
 	return table_find_live(&(struct str_key){len ? s : "", len, bytes_hash(s, len)});
 }

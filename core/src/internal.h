@@ -391,6 +391,15 @@ static inline bool sysfast__in_read_side(void)
 	return URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK;
 }
 
+/* ---- intern.c ---- */
+
+/* Makes the table of interned strings, once (later calls return 0). Call
+ * from sysfast_init: liburcu aborts on an allocation failure inside the
+ * table's creation, and the table is made whole here so that nothing
+ * after init can reach one (intern.c). Returns 0, or -1 with
+ * sysfast_MemoryError. */
+int sysfast__intern_init(void);
+
 /* ---- audit.c ---- */
 
 /* Called by event.c with sysfast__lock held after `id` was interned and

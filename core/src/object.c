@@ -24,18 +24,25 @@ static const char *type_name(const sysfast_type *tp)
 	return tp->name ? tp->name : "<unnamed>";
 }
 
-/* Judges a callback's return: 0 with no error set is success. Anything
- * else fails with the callback's error, or sysfast_SystemError when it
- * returned nonzero without setting one. Returns 0 or -1. */
+/* Judges a callback's return: 0 with no error set is success. A nonzero
+ * return with an error set fails with that error. Either half alone is a
+ * broken callback and fails with sysfast_SystemError, which keeps an
+ * error the callback left as its detail (as audit.c and trace.c do).
+ * Returns 0 or -1. */
 static int callback_result(int rc, const sysfast_type *tp, const char *what)
 {
-	if (!sysfast__audit_tls.err) { /* sysfast_err_occurred(), without the call */
-		if (rc == 0)
-			return 0;
+	const sysfast_exc_type *err = sysfast__audit_tls.err; /* without a call */
+
+	if (SYSFAST_LIKELY(!err && rc == 0))
+		return 0;
+	if (!err)
 		sysfast_err_format(sysfast_SystemError,
 		                   "%s of type %.*s returned %d without setting an error", what,
 		                   TYPE_NAME_MAX, type_name(tp), rc);
-	}
+	else if (rc == 0)
+		sysfast_err_format(sysfast_SystemError,
+		                   "%s of type %.*s returned 0 with an error set: %s: %s", what,
+		                   TYPE_NAME_MAX, type_name(tp), err->name, sysfast__tls.err.msg);
 	return -1;
 }
 

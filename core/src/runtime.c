@@ -89,6 +89,10 @@ int sysfast_init(void)
 		rc = -1;
 		goto out;
 	}
+	if (sysfast__intern_init() < 0) {
+		rc = -1;
+		goto out;
+	}
 	memset(&main_interp, 0, sizeof(main_interp));
 	main_interp.is_main = true;
 	if (sysfast__interp_audit_init(&main_interp) < 0) {

@@ -21,8 +21,10 @@
  * freed memory. While any reference to an interned string is held, every
  * intern of equal bytes, from any thread, returns that same pointer. A
  * string whose last reference is gone is never returned again, even before
- * its memory is reclaimed. Hashes are XXH3 keyed with a per-process random
- * seed. Looking up a string that is already interned takes no lock;
+ * its memory is reclaimed. Hashes are SipHash-1-3 (CPython's str hash)
+ * keyed with a per-process random 128-bit key, so that nobody without the
+ * key can choose strings that share a bucket of the table (hash flooding).
+ * Looking up a string that is already interned takes no lock;
  * interning a new one takes the intern table's own lock.
  *
  * Runtime state. Creating or looking up strings (sysfast_str_new,
@@ -54,7 +56,11 @@ typedef struct sysfast_str sysfast_str;
  *   - a `len` for which the object size (header + len + 1) overflows size_t
  *     gives sysfast_OverflowError;
  *   - a `len` no allocation can satisfy (an object larger than PTRDIFF_MAX
- *     bytes, or malloc failing) gives sysfast_MemoryError.
+ *     bytes, or malloc failing) gives sysfast_MemoryError. A length longer
+ *     than any interned string is allocated before its bytes are read, so
+ *     a huge `len` with a short buffer fails cleanly; sysfast_intern_find
+ *     returns NULL without an error for such a length, unread, since no
+ *     interned string can have it.
  */
 
 /* A new string holding a copy of the `len` bytes at `s`, not interned.
@@ -71,10 +77,13 @@ SYSFAST_API const char *sysfast_str_data(const sysfast_str *s);
  * NULL. Never fails, any runtime state. */
 SYSFAST_API size_t sysfast_str_len(const sysfast_str *s);
 
-/* The string's hash: XXH3-64 of its bytes keyed with a per-process random
- * seed, so equal bytes hash equal within a process and differently (with
- * overwhelming probability) across processes. Computed once at creation.
- * 0 (no error) for NULL. Never fails, any runtime state. */
+/* The string's hash: SipHash-1-3 of its bytes under a per-process random
+ * 128-bit key (the algorithm of CPython's str hash, not its value: the
+ * key differs), so equal bytes hash equal within a process and
+ * differently (with overwhelming probability) across processes. The
+ * table of interned strings uses it; a caller may too, and showing it to
+ * others does not reveal the key. Computed once at creation. 0 (no error)
+ * for NULL. Never fails, any runtime state. */
 SYSFAST_API uint64_t sysfast_str_hash(const sysfast_str *s);
 
 /* Takes one more reference to `s` and returns `s`; NULL for NULL. The
@@ -92,8 +101,8 @@ SYSFAST_API void sysfast_str_decref(sysfast_str *s);
 
 /* The canonical (interned) string equal to the `len` bytes at `s`,
  * interning a copy if there is none. Returns a new reference, or NULL with
- * an error (see the argument rules; sysfast_MemoryError also when the
- * table cannot be created; sysfast_SystemError when not initialised). If
+ * an error (see the argument rules; sysfast_SystemError when not
+ * initialised); a failure leaves the table and the count as they were. If
  * equal bytes are already interned and alive, takes no lock and allocates
  * nothing; otherwise allocates the copy and takes the table's lock.
  * Thread-safe. */
@@ -113,10 +122,10 @@ SYSFAST_API sysfast_str *sysfast_intern_cstr(const char *s);
  * left alone. Other references to the original string stay valid.
  *
  * Returns 0, or -1 with sysfast_ValueError for a NULL `p` or `*p`,
- * sysfast_MemoryError if the table cannot be created, sysfast_SystemError
- * when not initialised; on failure *p is unchanged. Takes no lock when an
- * equal string is already interned; otherwise takes the table's lock.
- * Never allocates a string. Thread-safe.
+ * sysfast_SystemError when not initialised; on failure *p is unchanged.
+ * Takes no lock when an equal string is already interned; otherwise takes
+ * the table's lock. Never allocates (the table is made by sysfast_init),
+ * so it cannot run out of memory. Thread-safe.
  */
 SYSFAST_API int sysfast_intern_in_place(sysfast_str **p);
 

@@ -10,8 +10,10 @@
  * Callbacks (sizeof_fn, traverse) run with the caller's pending error
  * hidden; it is still there after a successful call. A callback that
  * returns nonzero without setting an error, or 0 with an error set, makes
- * the call fail (sysfast_SystemError in the first case). Like everything
- * outside the error functions, the getsizeof functions need sysfast_init.
+ * the call fail with sysfast_SystemError (in the second case its message
+ * ends with the callback's error: "...: RuntimeError: text"). Like
+ * everything outside the error functions, the getsizeof functions need
+ * sysfast_init.
  */
 #ifndef SYSFAST_OBJECT_H
 #define SYSFAST_OBJECT_H
@@ -53,7 +55,9 @@ enum { SYSFAST_TYPE_GC = 1u << 0 };
  * - sysfast_ValueError for a NULL `o`, `size` or o->type;
  * - sysfast_TypeError "Type NAME doesn't define __sizeof__" (NAME cut at
  *   100 bytes) when sizeof_fn is NULL;
- * - sizeof_fn's own error (sysfast_SystemError if it set none);
+ * - sizeof_fn's own error when it returns nonzero with one set;
+ *   sysfast_SystemError when it returns nonzero without one, or 0 with one
+ *   set;
  * - sysfast_ValueError "__sizeof__() should return >= 0" for a negative size;
  * - sysfast_OverflowError when size plus header does not fit in size_t;
  * - sysfast_SystemError before sysfast_init.
@@ -70,12 +74,13 @@ SYSFAST_API int sysfast_getsizeof_default(const sysfast_object *o, size_t dflt, 
  * reachable from it through traverse, each counted once (shared referents
  * and cycles included), and returns 0. Any error from sysfast_getsizeof or
  * from a traverse fails the call with that error (a traverse returning
- * nonzero without one gives sysfast_SystemError); a total that does not fit
- * in size_t gives sysfast_OverflowError; out of memory gives
- * sysfast_MemoryError. Works without recursion: graph depth is limited by
- * memory only, not by the C stack. The graph must not change during the
- * call. Allocates working memory (16 to 40 bytes per object reached), all
- * freed before it returns. */
+ * nonzero without one, or 0 with one set, gives sysfast_SystemError); a
+ * total that does not fit in size_t gives sysfast_OverflowError; out of
+ * memory gives sysfast_MemoryError, with everything as it was. Works
+ * without recursion: graph depth is limited by memory only, not by the C
+ * stack. The graph must not change during the call. Allocates working
+ * memory (16 to 40 bytes per object reached), all freed before it
+ * returns. */
 SYSFAST_API int sysfast_deepsizeof(const sysfast_object *o, size_t *size);
 
 /* The allocator's real size of a block from malloc: malloc_usable_size(p),
