@@ -300,7 +300,6 @@ uint64_t sysfast__seed_new(void);
 
 /* An interned name; immortal, never moves. */
 struct sysfast__event_node {
-	struct cds_lfht_node node;
 	uint64_t hash;
 	sysfast_event_id id;
 	uint32_t len;

@@ -85,6 +85,12 @@ int sysfast_init(void)
 	}
 	if (sysfast__initialized)
 		goto out;
+	/* liburcu creates its default call_rcu worker on the first call_rcu
+	 * and aborts the process when it cannot (its allocation and its
+	 * thread). Created here, no later call of ours can be that first
+	 * one; a failure here still aborts, inside liburcu
+	 * (docs/robustness.md). */
+	(void)urcu_memb_get_default_call_rcu_data();
 	if (intern_lifecycle_events() < 0) {
 		rc = -1;
 		goto out;
