@@ -19,10 +19,18 @@
  * number of threads dispatch at once and hooks may re-enter freely.
  *
  * Writers. Everything that changes a slot (adding a hook, a new event name,
- * a new interpreter, fini) runs under sysfast__lock: it builds new
- * snapshots, publishes each with one pointer store and hands the old ones
- * to call_rcu. Nothing here waits for a grace period, so a hook that adds a
- * hook cannot deadlock on its own read-side critical section.
+ * a new interpreter, fini) runs under sysfast__lock. Nothing here waits for
+ * a grace period, so a hook that adds a hook cannot deadlock on its own
+ * read-side critical section.
+ *
+ * A change that needs memory happens in two phases, so that running out
+ * of it changes nothing (docs/robustness.md). Prepare builds every
+ * snapshot the change needs, for every slot of every interpreter it
+ * touches, into a change set (struct sysfast__audit_changes), and
+ * publishes nothing: on any failure the set is dropped and the caller
+ * returns MemoryError with the slots as they were. Commit publishes the
+ * set, each snapshot with one pointer store, and hands the replaced ones
+ * to call_rcu; no step of it can fail.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +55,12 @@ sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_i
 char sysfast__rcu_tsan_sync;
 #endif
 
-/* One filter pattern of a hook: an exact name (interned, matched by id) or
- * a prefix (text before the '*'; "" for "*"). */
+/* One filter pattern of a hook: an exact name or a prefix (`len` bytes of
+ * text, before the '*'; "" for "*"). Exact names are compared as text,
+ * not interned: an add that fails must leave no new event name behind. */
 struct pattern {
 	bool prefix;
-	sysfast_event_id id; /* exact patterns */
-	size_t len;          /* prefix patterns */
+	size_t len;
 	char *text;
 };
 
@@ -110,6 +118,12 @@ static struct sysfast__hookvec *vec_alloc(size_t n)
 static void vec_free(struct sysfast__hookvec *vec)
 {
 	sysfast__defer_free((struct rcu_head *)vec - 1);
+}
+
+/* Frees a snapshot that was never published. */
+static void vec_discard(struct sysfast__hookvec *vec)
+{
+	sysfast__free((struct rcu_head *)vec - 1);
 }
 
 /* The snapshot for `id`; call inside a read-side critical section or with
@@ -173,6 +187,15 @@ static struct sysfast__audit_view *view_map(void)
 	return &m->view;
 }
 
+/* Unmaps a view that was never published, at once. */
+static void view_discard(struct sysfast__audit_view *view)
+{
+	struct view_map *m = caa_container_of(view, struct view_map, view);
+
+	__lsan_unregister_root_region(m, sizeof(*m));
+	sysfast__unmap(m, sizeof(*m));
+}
+
 static void unmap_after_grace_period(struct rcu_head *head)
 {
 	struct view_map *m = caa_container_of(head, struct view_map, rcu);
@@ -210,7 +233,7 @@ static bool hook_matches(const struct sysfast__hook *h, sysfast_event_id id)
 	for (size_t i = 0; i < h->n_patterns; i++) {
 		const struct pattern *p = &h->patterns[i];
 
-		if (!p->prefix ? p->id == id : len >= p->len && !memcmp(name, p->text, p->len))
+		if ((p->prefix ? len >= p->len : len == p->len) && !memcmp(name, p->text, p->len))
 			return true;
 	}
 	return false;
@@ -269,85 +292,160 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 	return 0;
 }
 
-static void vec_release(struct sysfast_interp *interp, struct sysfast__hookvec *vec)
-{
-	if (vec && vec != interp->defvec)
-		vec_free(vec);
-}
+/* ---- change sets (all under the lock) ---- */
 
-/* Recomputes the slot of `id` in `interp` from the hook lists. */
-static int refresh_slot(struct sysfast_interp *interp, sysfast_event_id id)
-{
-	struct sysfast__hookvec *vec = interp->defvec, *old;
+/* One change of a set: `vec` is to replace what the slot of `id` in
+ * `interp` holds, or its defvec when `id` is 0. `built`: `vec` was built
+ * for this set (the set owns it until it is published); otherwise it is
+ * a snapshot that another entry owns, or NULL. */
+struct sysfast__audit_change {
+	struct sysfast_interp *interp;
+	sysfast_event_id id;
+	bool built;
+	struct sysfast__hookvec *vec;
+};
 
-	if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0)
-		return -1;
-	old = slot_set(interp, id, vec);
-	vec_release(interp, old);
+/* Adds a change to `c`. On failure discards `vec` if built, and returns
+ * -1 with MemoryError. */
+static int changes_push(struct sysfast__audit_changes *c, struct sysfast_interp *interp,
+                        sysfast_event_id id, struct sysfast__hookvec *vec, bool built)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct sysfast__audit_change *items =
+		    sysfast__realloc(c->items, cap * sizeof(*items));
+
+		if (!items) {
+			if (built && vec)
+				vec_discard(vec);
+			sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
+			return -1;
+		}
+		c->items = items;
+		c->cap = cap;
+	}
+	c->items[c->n++] = (struct sysfast__audit_change){interp, id, built, vec};
 	return 0;
 }
 
-/* Recomputes every slot of `interp`, and its defvec first. */
-static int refresh_all(struct sysfast_interp *interp)
+/* Frees what a set owns, publishing nothing. */
+static void changes_drop(struct sysfast__audit_changes *c)
 {
-	struct sysfast__hookvec *olddef = interp->defvec, *newdef;
-	size_t count = sysfast_event_count();
-	int rc = 0;
-
-	if (build_vec(interp, 0, &newdef) < 0)
-		return -1;
-	for (sysfast_event_id id = 1; id <= count; id++) {
-		struct sysfast__hookvec *vec = newdef, *old;
-
-		if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0) {
-			rc = -1;
-			vec = newdef;
-		}
-		old = slot_set(interp, id, vec);
-		if (old && old != olddef)
-			vec_free(old);
-	}
-	interp->defvec = newdef;
-	if (olddef)
-		vec_free(olddef);
-	return rc;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->items[i].built && c->items[i].vec)
+			vec_discard(c->items[i].vec);
+	sysfast__free(c->items);
+	memset(c, 0, sizeof(*c));
 }
 
-/* Gives the slots of `interp` the new hook `h`, which is already last in
- * its list. */
-static int publish_hook(struct sysfast_interp *interp, const struct sysfast__hook *h)
+/* Prepares the slot of `id` in `interp` as the hook lists say, with
+ * `def` as the interpreter's defvec. A slot that stays as it is takes no
+ * entry. */
+static int prepare_slot(struct sysfast__audit_changes *c, struct sysfast_interp *interp,
+                        sysfast_event_id id, struct sysfast__hookvec *def)
 {
-	size_t count;
-	int rc = 0;
+	struct sysfast__hookvec *vec = def;
+
+	if (!event_has_filtered_match(interp, id))
+		return vec == slot_get(interp, id) ? 0 : changes_push(c, interp, id, vec, false);
+	if (build_vec(interp, id, &vec) < 0)
+		return -1;
+	return changes_push(c, interp, id, vec, true);
+}
+
+/* Prepares a new defvec for `interp` and every slot from the lists. */
+static int prepare_all(struct sysfast__audit_changes *c, struct sysfast_interp *interp)
+{
+	size_t count = sysfast_event_count();
+	struct sysfast__hookvec *def;
+
+	/* The defvec's entry comes first: the set owns it before any slot
+	 * shares it. */
+	if (build_vec(interp, 0, &def) < 0 || changes_push(c, interp, 0, def, true) < 0)
+		return -1;
+	for (sysfast_event_id id = 1; id <= count; id++)
+		if (prepare_slot(c, interp, id, def) < 0)
+			return -1;
+	return 0;
+}
+
+/* Prepares the slots of `interp` for the hook `h`, already last in its
+ * list: all of them for a hook without a filter, else those of the
+ * events it matches. */
+static int prepare_hook(struct sysfast__audit_changes *c, struct sysfast_interp *interp,
+                        const struct sysfast__hook *h)
+{
+	size_t count = sysfast_event_count();
 
 	if (!hook_is_filtered(h))
-		return refresh_all(interp);
-	count = sysfast_event_count();
+		return prepare_all(c, interp);
 	for (sysfast_event_id id = 1; id <= count; id++)
-		if (hook_matches(h, id) && refresh_slot(interp, id) < 0)
-			rc = -1;
-	return rc;
+		if (hook_matches(h, id) && prepare_slot(c, interp, id, interp->defvec) < 0)
+			return -1;
+	return 0;
 }
 
-int sysfast__audit_event_added(sysfast_event_id id)
+void sysfast__audit_commit(struct sysfast__audit_changes *c)
+{
+	/* Slots first, while each interpreter's defvec is still the one
+	 * that its other slots share: a replaced snapshot other than that
+	 * one belonged to its slot alone. A set that replaces a defvec
+	 * replaces every slot that shared it. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct sysfast__audit_change *ch = &c->items[i];
+		struct sysfast__hookvec *old;
+
+		if (!ch->id)
+			continue;
+		old = slot_set(ch->interp, ch->id, ch->vec);
+		if (old && old != ch->vec && old != ch->interp->defvec)
+			vec_free(old);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		struct sysfast__audit_change *ch = &c->items[i];
+		struct sysfast__hookvec *old = ch->interp->defvec;
+
+		if (ch->id)
+			continue;
+		ch->interp->defvec = ch->vec;
+		if (old && old != ch->vec)
+			vec_free(old);
+	}
+	sysfast__free(c->items);
+	memset(c, 0, sizeof(*c));
+}
+
+int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_changes *c)
 {
 	struct sysfast_interp *interp;
 
-	cds_list_for_each_entry(interp, &sysfast__interps, link)
-		if (refresh_slot(interp, id) < 0)
+	cds_list_for_each_entry(interp, &sysfast__interps, link) {
+		if (prepare_slot(c, interp, id, interp->defvec) < 0) {
+			changes_drop(c);
 			return -1;
+		}
+	}
 	return 0;
 }
 
 int sysfast__interp_audit_init(struct sysfast_interp *interp)
 {
+	struct sysfast__audit_changes c = {0};
+
 	interp->view = view_map();
 	if (!interp->view) {
 		sysfast_err_set(sysfast_MemoryError,
 		                "out of memory mapping an interpreter's hooks");
 		return -1;
 	}
-	return refresh_all(interp);
+	if (prepare_all(&c, interp) < 0) {
+		changes_drop(&c);
+		view_discard(interp->view);
+		interp->view = NULL;
+		return -1;
+	}
+	sysfast__audit_commit(&c);
+	return 0;
 }
 
 static void hooklist_clear(struct sysfast__hooklist *list)
@@ -365,8 +463,15 @@ static void hooklist_clear(struct sysfast__hooklist *list)
 
 int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
 {
+	struct sysfast__audit_changes c = {0};
+
 	hooklist_clear(&interp->hooks);
-	return refresh_all(interp);
+	if (prepare_all(&c, interp) < 0) {
+		changes_drop(&c);
+		return -1;
+	}
+	sysfast__audit_commit(&c);
+	return 0;
 }
 
 void sysfast__interp_audit_free(struct sysfast_interp *interp)
@@ -896,8 +1001,7 @@ static void hook_free(struct sysfast__hook *h)
 	sysfast__free(h);
 }
 
-/* Copies a hook and its prefix patterns; exact patterns are interned
- * later, under the lock. */
+/* Copies a hook and its patterns. */
 static struct sysfast__hook *hook_new(sysfast_audit_hook fn, void *userdata,
                                       const sysfast_hook_options *opts, size_t n_patterns)
 {
@@ -930,7 +1034,8 @@ oom:
 	return NULL;
 }
 
-static int hooklist_append(struct sysfast__hooklist *list, struct sysfast__hook *h)
+/* Makes room in `list` for one more hook. */
+static int hooklist_reserve(struct sysfast__hooklist *list)
 {
 	if (list->n == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 8;
@@ -943,8 +1048,15 @@ static int hooklist_append(struct sysfast__hooklist *list, struct sysfast__hook 
 		list->items = items;
 		list->cap = cap;
 	}
-	list->items[list->n++] = h;
 	return 0;
+}
+
+/* Gives back the room of a list left empty by a failed add: an empty
+ * list holds no memory. */
+static void hooklist_unreserve(struct sysfast__hooklist *list)
+{
+	if (list->n == 0)
+		hooklist_clear(list);
 }
 
 static bool is_sealed(void)
@@ -968,31 +1080,35 @@ static bool interp_is_live_locked(const struct sysfast_interp *interp)
 	return false;
 }
 
-/* Interns the exact patterns and links the hook into its list and the
- * slots. Under the lock; `target` NULL means process-wide. Sets *owned once
- * the list holds the hook (a failure after that, out of memory while
- * publishing, leaves it listed but perhaps not in every slot). */
-static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h, bool *owned)
+/* Adds `h` to its list (`target` NULL: the process-wide one) and to every
+ * slot it belongs in, or on failure (MemoryError) changes nothing. Under
+ * the lock. */
+static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h)
 {
+	struct sysfast__hooklist *list = target ? &target->hooks : &global_hooks;
+	struct sysfast__audit_changes c = {0};
 	struct sysfast_interp *interp;
+	int rc = 0;
 
-	for (size_t i = 0; i < h->n_patterns; i++) {
-		struct pattern *p = &h->patterns[i];
-
-		if (p->prefix)
-			continue;
-		p->id = sysfast__event_intern_len(p->text, p->len, true);
-		if (!p->id)
-			return -1;
-	}
-	if (hooklist_append(target ? &target->hooks : &global_hooks, h) < 0)
+	if (hooklist_reserve(list) < 0)
 		return -1;
-	*owned = true;
-	if (target)
-		return publish_hook(target, h);
-	cds_list_for_each_entry(interp, &sysfast__interps, link)
-		if (publish_hook(interp, h) < 0)
-			return -1;
+	/* Listed while its snapshots are built, as they are built from the
+	 * lists; only writers read the lists, and they wait for the lock. */
+	list->items[list->n++] = h;
+	if (target) {
+		rc = prepare_hook(&c, target, h);
+	} else {
+		cds_list_for_each_entry(interp, &sysfast__interps, link)
+			if ((rc = prepare_hook(&c, interp, h)) < 0)
+				break;
+	}
+	if (rc < 0) {
+		list->n--;
+		hooklist_unreserve(list);
+		changes_drop(&c);
+		return -1;
+	}
+	sysfast__audit_commit(&c);
 	return 0;
 }
 
@@ -1026,7 +1142,6 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
                     void *userdata, const sysfast_hook_options *opts)
 {
 	struct sysfast__hook *h;
-	bool owned = false;
 	long n_patterns;
 	int rc;
 
@@ -1058,11 +1173,11 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
 		rc = -1;
 	} else {
-		rc = link_hook(global ? NULL : target, h, &owned);
+		rc = link_hook(global ? NULL : target, h);
 		sysfast__audit_update_enabled();
 	}
 	pthread_mutex_unlock(&sysfast__lock);
-	if (!owned)
+	if (rc != 0)
 		hook_free(h);
 	return rc;
 }

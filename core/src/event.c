@@ -24,12 +24,14 @@
  *
  * Writers (new names only) serialise on sysfast__lock. A new name is rare
  * (programs use tens to hundreds), so one lock costs nothing measurable,
- * and it makes id assignment, the call into the audit code and the
+ * and it makes id assignment, the audit slots of the new event and the
  * insertions one atomic step as seen by other writers.
  *
- * Out of memory. The name index is our own, and its growth an ordinary
- * allocation that fails with MemoryError: liburcu's rculfhash aborts the
- * process when it cannot allocate a bigger bucket table.
+ * Out of memory. Everything a new name needs (room in the name index, its
+ * node, its id chunk, its hooks' snapshots) is allocated before anything
+ * is published; a failure frees what was allocated and the name gets no
+ * id. The name index is our own for that reason: liburcu's rculfhash
+ * aborts the process when it cannot allocate a bigger bucket table.
  *
  * Memory ordering. The index, the id table and the count are published
  * with C11 __atomic release stores and read with acquire loads, rather
@@ -354,11 +356,12 @@ static int index_reserve(size_t names)
  * Adds a valid name that the caller did not find. Call with sysfast__lock
  * held.
  *
- * First room in the index, the node, its entry in the id table (which the
- * audit code reads the new name through: the id is not handed out yet, as
- * the count does not cover it), the hooks' slots. A failure undoes these
- * and the count (the next id) is unchanged. Then the index entry, the
- * count. The count store is the one point where the name
+ * First everything that can fail, publishing nothing: room in the index,
+ * the node, its entry in the id table (which the audit code reads the new
+ * name through: the id is not handed out yet, as the count does not cover
+ * it), the snapshots of its hooks. A failure undoes these and the count
+ * (the next id) is unchanged. Then what cannot fail: the snapshots, the
+ * index entry, the count. The count store is the one point where the name
  * appears: readers ignore ids past the count, both in sysfast_event_name()
  * and in a lookup that finds the node in the index early. So an id from
  * find is always valid for sysfast_event_name(), and a name from
@@ -366,6 +369,7 @@ static int index_reserve(size_t names)
  */
 static sysfast_event_id insert_locked(const char *name, size_t len)
 {
+	struct sysfast__audit_changes changes = {0};
 	sysfast_event_id id;
 	struct event_node *n;
 	uint64_t hash;
@@ -397,12 +401,13 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 		sysfast__free(n);
 		return 0;
 	}
-	if (sysfast__audit_event_added(id) < 0) {
+	if (sysfast__audit_event_prepare(id, &changes) < 0) {
 		slot_store(id, NULL); /* cannot fail: the chunk exists now */
 		sysfast__free(n);
 		return 0;
 	}
 
+	sysfast__audit_commit(&changes);
 	index_put(event_index, n);
 	__atomic_store_n(&event_count, id, __ATOMIC_RELEASE);
 	return id;

@@ -391,10 +391,22 @@ static inline bool sysfast__in_read_side(void)
 
 /* ---- audit.c ---- */
 
-/* Called by event.c with sysfast__lock held after `id` was interned and
- * before the id is handed to anyone: gives the new event the hooks whose
- * filters match it in every live interpreter. Returns 0 or -1 (MemoryError). */
-int sysfast__audit_event_added(sysfast_event_id id);
+/* Snapshots built for a change of the audit slots and not yet published
+ * (audit.c: prepare, then commit). Zero-initialise. */
+struct sysfast__audit_change;
+struct sysfast__audit_changes {
+	struct sysfast__audit_change *items;
+	size_t n, cap;
+};
+
+/* Called by event.c with sysfast__lock held once the id table holds the
+ * node of `id`, before the id is handed to anyone: builds into `c` the
+ * snapshots that give the new event its hooks in every live interpreter,
+ * publishing nothing. Returns 0, or -1 with MemoryError and `c` empty. */
+int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_changes *c);
+/* Publishes what a prepare built and empties `c`. Cannot fail. Under
+ * sysfast__lock. */
+void sysfast__audit_commit(struct sysfast__audit_changes *c);
 
 /* Raises `event` as if from inside `interp` (NULL: the caller's current
  * interpreter) with errors from hooks cleared and the caller's pending
@@ -405,8 +417,9 @@ void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event);
 extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
     sysfast__ev_clear_hooks;
 
-/* Gives a new interpreter the slots of the process-wide hooks. Call with
- * sysfast__lock held. Returns 0 or -1 (MemoryError). */
+/* Maps a new interpreter's view and gives it the slots of the process-wide
+ * hooks. Call with sysfast__lock held. Returns 0, or -1 with MemoryError
+ * and nothing mapped or allocated. */
 int sysfast__interp_audit_init(struct sysfast_interp *interp);
 /* Drops an interpreter's own hooks, keeping the process-wide ones. */
 int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp);

@@ -95,6 +95,8 @@ int sysfast_init(void)
 		rc = -1;
 		goto out;
 	}
+	/* Last of what can fail: it fails leaving nothing mapped, and a
+	 * failure after it would have to unmap the view again. */
 	memset(&main_interp, 0, sizeof(main_interp));
 	main_interp.is_main = true;
 	if (sysfast__interp_audit_init(&main_interp) < 0) {
@@ -168,7 +170,6 @@ sysfast_interp *sysfast_interp_new(void)
 	}
 	if (sysfast__interp_audit_init(&b->interp) < 0) {
 		pthread_mutex_unlock(&sysfast__lock);
-		sysfast__interp_audit_free(&b->interp);
 		sysfast__free(b);
 		return NULL;
 	}
