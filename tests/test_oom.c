@@ -2,8 +2,8 @@
 /*
  * Out of memory in the audit core (API.md, Precise rules, General, "Out of
  * memory"): a call whose allocation fails returns -1/NULL with
- * MemoryError and leaves everything as it was, and no allocation failure
- * aborts the process. Each test fails the allocations concerned through the
+ * MemoryError and leaves everything as it was; sysfast_fini needs no
+ * memory at all. Each test fails the allocations concerned through the
  * seam in alloc.c (sysfast__alloc_fault_set), usually one attempt after
  * the other until the call succeeds, and checks after every failure that
  * nothing changed: which hooks run, which ids exist, what stays
@@ -443,6 +443,77 @@ static void test_failed_init_keeps_no_mapping_and_a_retry_maps_one(void **state)
 	assert_int_equal(early.calls, 1);
 }
 
+/* ---- fini ---- */
+
+static struct counter fg, fgf, fm, fmf, fa;
+static struct counter *const fini_counters[] = {&fg, &fgf, &fm, &fmf, &fa, NULL};
+
+/*
+ * Process-wide G (every event) and GF ("oom.*"), M in main, A in a
+ * sub-interpreter, and MF in main for `mf_pattern` (NULL: none). Then
+ * sysfast_fini with every allocation failing: it must not even try one,
+ * and must do all it promises.
+ */
+static void fini_without_memory(const char *mf_pattern)
+{
+	sysfast_interp *a = sysfast_interp_new();
+	struct sysfast__alloc_stats stats;
+
+	assert_non_null(a);
+	counters_reset(fini_counters);
+	assert_int_equal(sysfast_add_audit_hook(count_hook, &fg), 0);
+	assert_int_equal(add_filtered(NULL, &fgf, "oom.*"), 0);
+	assert_int_equal(sysfast_interp_add_audit_hook(NULL, count_hook, &fm, NULL), 0);
+	if (mf_pattern)
+		assert_int_equal(add_filtered(sysfast_interp_main(), &fmf, mf_pattern), 0);
+	assert_int_equal(sysfast_interp_add_audit_hook(a, count_hook, &fa, NULL), 0);
+	assert_int_equal(sysfast_audit("oom.fini.x", NULL), 0);
+	counters_reset(fini_counters);
+
+	sysfast__alloc_fault_set(1, true);
+	sysfast_fini();
+	stats = sysfast__alloc_stats();
+	sysfast__alloc_fault_clear();
+
+	assert_int_equal(stats.attempts, 0);
+	assert_false(sysfast_is_initialized());
+	assert_false(sysfast_is_finalizing());
+	assert_int_equal(fa.clear, 1);
+	assert_int_equal(fm.clear, 1);
+	assert_int_equal(fg.clear, 2);
+	assert_int_equal(fg.clear_hooks, 1);
+	assert_int_equal(fgf.calls, 0);
+	assert_int_equal(fa.clear_hooks + fm.clear_hooks + fmf.clear_hooks, 0);
+
+	/* Every hook is gone. */
+	assert_int_equal(sysfast_init(), 0);
+	counters_reset(fini_counters);
+	assert_int_equal(sysfast_audit("oom.fini.x", NULL), 0);
+	assert_int_equal(sysfast_audit(EV_CLEAR_HOOKS, NULL), 0);
+	for (struct counter *const *c = fini_counters; *c; c++)
+		assert_int_equal((*c)->calls, 0);
+}
+
+static void test_fini_needs_no_memory(void **state)
+{
+	(void)state;
+	fini_without_memory(NULL);
+}
+
+/* The final event's snapshot in main is one of its own. */
+static void test_fini_needs_no_memory_with_a_filtered_own_hook_on_the_final_event(void **state)
+{
+	(void)state;
+	fini_without_memory(EV_CLEAR_HOOKS);
+}
+
+/* Main has a snapshot of its own for some other event. */
+static void test_fini_needs_no_memory_with_a_filtered_own_hook(void **state)
+{
+	(void)state;
+	fini_without_memory("oom.fini.*");
+}
+
 #define FRESH(f) cmocka_unit_test_setup_teardown(f, fresh_runtime, runtime_down)
 
 int main(void)
@@ -458,6 +529,9 @@ int main(void)
 	    FRESH(test_failed_own_filtered_add_is_never_called),
 	    FRESH(test_failed_interp_new_leaves_nothing),
 	    FRESH(test_failed_init_keeps_no_mapping_and_a_retry_maps_one),
+	    FRESH(test_fini_needs_no_memory),
+	    FRESH(test_fini_needs_no_memory_with_a_filtered_own_hook_on_the_final_event),
+	    FRESH(test_fini_needs_no_memory_with_a_filtered_own_hook),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

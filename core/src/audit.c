@@ -30,7 +30,8 @@
  * publishes nothing: on any failure the set is dropped and the caller
  * returns MemoryError with the slots as they were. Commit publishes the
  * set, each snapshot with one pointer store, and hands the replaced ones
- * to call_rcu; no step of it can fail.
+ * to call_rcu; no step of it can fail. sysfast_fini needs no memory at
+ * all: it only clears slots (sysfast__audit_drop_own_hooks).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,31 +100,48 @@ void sysfast__defer_free(struct rcu_head *head)
 
 /* ---- snapshots and slots ---- */
 
-/* A snapshot (struct sysfast__hookvec, audit.h) is allocated with its
- * rcu_head just in front of it: the layout the inline dispatch reads
- * stays free of liburcu's types, and sysfast__defer_free gets the block. */
-_Static_assert(sizeof(struct rcu_head) % _Alignof(struct sysfast__hookvec) == 0,
-               "a snapshot must stay aligned behind its rcu_head");
+/* What a snapshot (struct sysfast__hookvec, audit.h) carries just in
+ * front of it, out of the inline dispatch's sight: the rcu_head that
+ * frees the block (sysfast__defer_free wants it first), and how many of
+ * its entries, which come first, are process-wide hooks. */
+struct vec_head {
+	struct rcu_head rcu;
+	size_t n_global;
+};
+
+_Static_assert(sizeof(struct vec_head) % _Alignof(struct sysfast__hookvec) == 0,
+               "a snapshot must stay aligned behind its header");
 
 /* Room for n entries and the NULL one that ends them. */
 static struct sysfast__hookvec *vec_alloc(size_t n)
 {
-	struct rcu_head *head = sysfast__malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
+	struct vec_head *head = sysfast__malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
 	                                        + (n + 1) * sizeof(struct sysfast__hook_entry));
 
 	return head ? (struct sysfast__hookvec *)(head + 1) : NULL;
 }
 
+static struct vec_head *vec_head(const struct sysfast__hookvec *vec)
+{
+	return (struct vec_head *)vec - 1;
+}
+
+/* Whether every hook of `vec` is process-wide. */
+static bool vec_is_global(const struct sysfast__hookvec *vec)
+{
+	return vec_head(vec)->n_global == vec->n;
+}
+
 /* Frees `vec` once no reader can see it. */
 static void vec_free(struct sysfast__hookvec *vec)
 {
-	sysfast__defer_free((struct rcu_head *)vec - 1);
+	sysfast__defer_free(&vec_head(vec)->rcu);
 }
 
 /* Frees a snapshot that was never published. */
 static void vec_discard(struct sysfast__hookvec *vec)
 {
-	sysfast__free((struct rcu_head *)vec - 1);
+	sysfast__free(vec_head(vec));
 }
 
 /* The snapshot for `id`; call inside a read-side critical section or with
@@ -277,7 +295,7 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 	}
 	v->n = 0;
 	v->any_cantrace = false;
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		for (size_t i = 0; i < lists[l]->n; i++) {
 			const struct sysfast__hook *h = lists[l]->items[i];
 
@@ -287,6 +305,9 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 				v->any_cantrace |= (h->flags & SYSFAST_HOOK_CANTRACE) != 0;
 			}
 		}
+		if (l == 0)
+			vec_head(v)->n_global = v->n;
+	}
 	v->e[v->n] = (struct sysfast__hook_entry){NULL, NULL, 0};
 	*vec = v;
 	return 0;
@@ -461,17 +482,48 @@ static void hooklist_clear(struct sysfast__hooklist *list)
 	memset(list, 0, sizeof(*list));
 }
 
-int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
-{
-	struct sysfast__audit_changes c = {0};
+/* ---- finalisation: no memory needed ---- */
 
-	hooklist_clear(&interp->hooks);
-	if (prepare_all(&c, interp) < 0) {
-		changes_drop(&c);
-		return -1;
+/* The snapshot that sysfast_fini's last event goes through when dropping
+ * main's own hooks cleared its slot: kept from being freed until that
+ * event was raised. Under the lock; read by sysfast_fini's thread. */
+static struct sysfast__hookvec *final_vec;
+
+/*
+ * Drops every interpreter's own hooks without building anything, so that
+ * sysfast_fini finishes however short memory is. A slot whose snapshot
+ * holds none of them stays; another becomes the defvec when the defvec
+ * holds none of them and no process-wide filter matches the event, else
+ * NULL: those events reach the process-wide hooks again only through a
+ * hook added later, and fini drops those hooks next anyway.
+ */
+void sysfast__audit_drop_own_hooks(void)
+{
+	size_t count = sysfast_event_count();
+	struct sysfast_interp *interp;
+
+	cds_list_for_each_entry(interp, &sysfast__interps, link) {
+		struct sysfast__hookvec *def = interp->defvec;
+		struct sysfast__hookvec *keep = def && vec_is_global(def) ? def : NULL;
+
+		hooklist_clear(&interp->hooks);
+		for (sysfast_event_id id = 1; id <= count; id++) {
+			struct sysfast__hookvec *vec = slot_get(interp, id);
+
+			if (!vec || vec_is_global(vec))
+				continue;
+			slot_set(interp, id, event_has_filtered_match(interp, id) ? NULL : keep);
+			if (interp->is_main && id == sysfast__ev_clear_hooks)
+				final_vec = vec;
+			else if (vec != def)
+				vec_free(vec);
+		}
+		if (def != keep) {
+			interp->defvec = NULL;
+			if (def != final_vec)
+				vec_free(def);
+		}
 	}
-	sysfast__audit_commit(&c);
-	return 0;
 }
 
 void sysfast__interp_audit_free(struct sysfast_interp *interp)
@@ -505,6 +557,9 @@ void sysfast__audit_drop_global(void)
 	size_t count = sysfast_event_count();
 
 	hooklist_clear(&global_hooks);
+	if (final_vec)
+		vec_free(final_vec);
+	final_vec = NULL;
 	__atomic_store_n(&sysfast__audit_enabled, 0, __ATOMIC_RELAXED);
 	/* Every hook is gone: nobody listens to anything, and a runtime
 	 * started next begins with a clean filter. */
@@ -953,6 +1008,52 @@ void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
 	/* Hooks may fail these events but cannot stop what they announce. */
 	sysfast__err_save(&saved);
 	(void)dispatch(interp, id, &no_args);
+	sysfast__err_restore(&saved);
+}
+
+/* Calls the process-wide hooks of `vec` (its first entries), as
+ * run_hooks calls them all. */
+static int call_global_hooks(struct sysfast__audit_thread *th, const struct sysfast__hookvec *vec,
+                             sysfast_event_id id)
+{
+	const char *name = sysfast__event_name_unchecked(id);
+	unsigned outer = th->tracing;
+	int rc = 0;
+
+	for (size_t i = 0; i < vec_head(vec)->n_global && rc == 0; i++) {
+		const struct sysfast__hook_entry *e = &vec->e[i];
+		int r;
+
+		th->tracing = e->flags & SYSFAST_HOOK_CANTRACE ? outer : outer + 1;
+		r = e->fn(id, name, &no_args, e->userdata);
+		if (r != 0 || th->err)
+			rc = hook_failed(r, name);
+	}
+	th->tracing = outer;
+	return rc;
+}
+
+void sysfast__audit_clear_hooks_event(struct sysfast_interp *main_interp)
+{
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
+	const struct sysfast__hookvec *vec;
+	struct sysfast__error saved;
+
+	sysfast__thread_get();
+	if (!audit_enabled())
+		return;
+	/* Hooks may fail it but cannot stop what it announces. */
+	sysfast__err_save(&saved);
+	sysfast__read_lock();
+	/* A slot that sysfast__audit_drop_own_hooks kept, or that a hook
+	 * added since filled, holds the process-wide hooks first; a cleared
+	 * one left its snapshot in final_vec. */
+	vec = slot_get(main_interp, sysfast__ev_clear_hooks);
+	if (!vec)
+		vec = final_vec;
+	if (vec)
+		(void)call_global_hooks(th, vec, sysfast__ev_clear_hooks);
+	sysfast__read_unlock();
 	sysfast__err_restore(&saved);
 }
 

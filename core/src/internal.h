@@ -421,12 +421,19 @@ extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfas
  * hooks. Call with sysfast__lock held. Returns 0, or -1 with MemoryError
  * and nothing mapped or allocated. */
 int sysfast__interp_audit_init(struct sysfast_interp *interp);
-/* Drops an interpreter's own hooks, keeping the process-wide ones. */
-int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp);
+/* Drops every interpreter's own hooks (sysfast_fini). Allocates nothing:
+ * slots are cleared, not rebuilt, so some events may reach no hook until
+ * sysfast_fini ends. Call with sysfast__lock held. */
+void sysfast__audit_drop_own_hooks(void);
+/* Raises "cpython._PySys_ClearAuditHooks" in `main_interp` to the
+ * process-wide hooks alone, errors cleared and the caller's kept
+ * (sysfast_fini, after sysfast__audit_drop_own_hooks). Allocates
+ * nothing. */
+void sysfast__audit_clear_hooks_event(struct sysfast_interp *main_interp);
 /* Releases every snapshot and chunk of an interpreter (after an RCU
  * grace period). */
 void sysfast__interp_audit_free(struct sysfast_interp *interp);
-/* Drops the process-wide hooks (sysfast_fini). */
+/* Drops the process-wide hooks (sysfast_fini). Allocates nothing. */
 void sysfast__audit_drop_global(void);
 /* Sets sysfast__audit_enabled from the hook lists (sysfast_init). */
 void sysfast__audit_update_enabled(void);

@@ -287,12 +287,14 @@ void sysfast_fini(void)
 	}
 	sysfast__audit_lifecycle(&main_interp, "cpython.PyInterpreterState_Clear");
 
+	/* Dropped by clearing slots, not by building new snapshots: fini
+	 * allocates nothing, so it finishes, and does all it promises,
+	 * however short memory is. */
 	pthread_mutex_lock(&sysfast__lock);
-	cds_list_for_each_entry(interp, &sysfast__interps, link)
-		(void)sysfast__interp_audit_drop_hooks(interp);
+	sysfast__audit_drop_own_hooks();
 	pthread_mutex_unlock(&sysfast__lock);
 
-	sysfast__audit_lifecycle(&main_interp, "cpython._PySys_ClearAuditHooks");
+	sysfast__audit_clear_hooks_event(&main_interp);
 
 	pthread_mutex_lock(&sysfast__lock);
 	sysfast__audit_drop_global();
