@@ -19,10 +19,19 @@
  * number of threads dispatch at once and hooks may re-enter freely.
  *
  * Writers. Everything that changes a slot (adding a hook, a new event name,
- * a new interpreter, fini) runs under sysfast__lock: it builds new
- * snapshots, publishes each with one pointer store and hands the old ones
- * to call_rcu. Nothing here waits for a grace period, so a hook that adds a
- * hook cannot deadlock on its own read-side critical section.
+ * a new interpreter, fini) runs under sysfast__lock. Nothing here waits for
+ * a grace period, so a hook that adds a hook cannot deadlock on its own
+ * read-side critical section.
+ *
+ * A change that needs memory happens in two phases, so that running out
+ * of it changes nothing (docs/robustness.md). Prepare builds every
+ * snapshot the change needs, for every slot of every interpreter it
+ * touches, into a change set (struct sysfast__audit_changes), and
+ * publishes nothing: on any failure the set is dropped and the caller
+ * returns MemoryError with the slots as they were. Commit publishes the
+ * set, each snapshot with one pointer store, and hands the replaced ones
+ * to call_rcu; no step of it can fail. sysfast_fini needs no memory at
+ * all: it only clears slots (sysfast__audit_drop_own_hooks).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +56,12 @@ sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_i
 char sysfast__rcu_tsan_sync;
 #endif
 
-/* One filter pattern of a hook: an exact name (interned, matched by id) or
- * a prefix (text before the '*'; "" for "*"). */
+/* One filter pattern of a hook: an exact name or a prefix (`len` bytes of
+ * text, before the '*'; "" for "*"). Exact names are compared as text,
+ * not interned: an add that fails must leave no new event name behind. */
 struct pattern {
 	bool prefix;
-	sysfast_event_id id; /* exact patterns */
-	size_t len;          /* prefix patterns */
+	size_t len;
 	char *text;
 };
 
@@ -91,25 +100,48 @@ void sysfast__defer_free(struct rcu_head *head)
 
 /* ---- snapshots and slots ---- */
 
-/* A snapshot (struct sysfast__hookvec, audit.h) is allocated with its
- * rcu_head just in front of it: the layout the inline dispatch reads
- * stays free of liburcu's types, and sysfast__defer_free gets the block. */
-_Static_assert(sizeof(struct rcu_head) % _Alignof(struct sysfast__hookvec) == 0,
-               "a snapshot must stay aligned behind its rcu_head");
+/* What a snapshot (struct sysfast__hookvec, audit.h) carries just in
+ * front of it, out of the inline dispatch's sight: the rcu_head that
+ * frees the block (sysfast__defer_free wants it first), and how many of
+ * its entries, which come first, are process-wide hooks. */
+struct vec_head {
+	struct rcu_head rcu;
+	size_t n_global;
+};
+
+_Static_assert(sizeof(struct vec_head) % _Alignof(struct sysfast__hookvec) == 0,
+               "a snapshot must stay aligned behind its header");
 
 /* Room for n entries and the NULL one that ends them. */
 static struct sysfast__hookvec *vec_alloc(size_t n)
 {
-	struct rcu_head *head = sysfast__malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
+	struct vec_head *head = sysfast__malloc(sizeof(*head) + sizeof(struct sysfast__hookvec)
 	                                        + (n + 1) * sizeof(struct sysfast__hook_entry));
 
 	return head ? (struct sysfast__hookvec *)(head + 1) : NULL;
 }
 
+static struct vec_head *vec_head(const struct sysfast__hookvec *vec)
+{
+	return (struct vec_head *)vec - 1;
+}
+
+/* Whether every hook of `vec` is process-wide. */
+static bool vec_is_global(const struct sysfast__hookvec *vec)
+{
+	return vec_head(vec)->n_global == vec->n;
+}
+
 /* Frees `vec` once no reader can see it. */
 static void vec_free(struct sysfast__hookvec *vec)
 {
-	sysfast__defer_free((struct rcu_head *)vec - 1);
+	sysfast__defer_free(&vec_head(vec)->rcu);
+}
+
+/* Frees a snapshot that was never published. */
+static void vec_discard(struct sysfast__hookvec *vec)
+{
+	sysfast__free(vec_head(vec));
 }
 
 /* The snapshot for `id`; call inside a read-side critical section or with
@@ -173,6 +205,15 @@ static struct sysfast__audit_view *view_map(void)
 	return &m->view;
 }
 
+/* Unmaps a view that was never published, at once. */
+static void view_discard(struct sysfast__audit_view *view)
+{
+	struct view_map *m = caa_container_of(view, struct view_map, view);
+
+	__lsan_unregister_root_region(m, sizeof(*m));
+	sysfast__unmap(m, sizeof(*m));
+}
+
 static void unmap_after_grace_period(struct rcu_head *head)
 {
 	struct view_map *m = caa_container_of(head, struct view_map, rcu);
@@ -210,7 +251,7 @@ static bool hook_matches(const struct sysfast__hook *h, sysfast_event_id id)
 	for (size_t i = 0; i < h->n_patterns; i++) {
 		const struct pattern *p = &h->patterns[i];
 
-		if (!p->prefix ? p->id == id : len >= p->len && !memcmp(name, p->text, p->len))
+		if ((p->prefix ? len >= p->len : len == p->len) && !memcmp(name, p->text, p->len))
 			return true;
 	}
 	return false;
@@ -254,7 +295,7 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 	}
 	v->n = 0;
 	v->any_cantrace = false;
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		for (size_t i = 0; i < lists[l]->n; i++) {
 			const struct sysfast__hook *h = lists[l]->items[i];
 
@@ -264,90 +305,168 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 				v->any_cantrace |= (h->flags & SYSFAST_HOOK_CANTRACE) != 0;
 			}
 		}
+		if (l == 0)
+			vec_head(v)->n_global = v->n;
+	}
 	v->e[v->n] = (struct sysfast__hook_entry){NULL, NULL, 0};
 	*vec = v;
 	return 0;
 }
 
-static void vec_release(struct sysfast_interp *interp, struct sysfast__hookvec *vec)
-{
-	if (vec && vec != interp->defvec)
-		vec_free(vec);
-}
+/* ---- change sets (all under the lock) ---- */
 
-/* Recomputes the slot of `id` in `interp` from the hook lists. */
-static int refresh_slot(struct sysfast_interp *interp, sysfast_event_id id)
-{
-	struct sysfast__hookvec *vec = interp->defvec, *old;
+/* One change of a set: `vec` is to replace what the slot of `id` in
+ * `interp` holds, or its defvec when `id` is 0. `built`: `vec` was built
+ * for this set (the set owns it until it is published); otherwise it is
+ * a snapshot that another entry owns, or NULL. */
+struct sysfast__audit_change {
+	struct sysfast_interp *interp;
+	sysfast_event_id id;
+	bool built;
+	struct sysfast__hookvec *vec;
+};
 
-	if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0)
-		return -1;
-	old = slot_set(interp, id, vec);
-	vec_release(interp, old);
+/* Adds a change to `c`. On failure discards `vec` if built, and returns
+ * -1 with MemoryError. */
+static int changes_push(struct sysfast__audit_changes *c, struct sysfast_interp *interp,
+                        sysfast_event_id id, struct sysfast__hookvec *vec, bool built)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct sysfast__audit_change *items =
+		    sysfast__realloc(c->items, cap * sizeof(*items));
+
+		if (!items) {
+			if (built && vec)
+				vec_discard(vec);
+			sysfast_err_set(sysfast_MemoryError, "out of memory updating audit hooks");
+			return -1;
+		}
+		c->items = items;
+		c->cap = cap;
+	}
+	c->items[c->n++] = (struct sysfast__audit_change){interp, id, built, vec};
 	return 0;
 }
 
-/* Recomputes every slot of `interp`, and its defvec first. */
-static int refresh_all(struct sysfast_interp *interp)
+/* Frees what a set owns, publishing nothing. */
+static void changes_drop(struct sysfast__audit_changes *c)
 {
-	struct sysfast__hookvec *olddef = interp->defvec, *newdef;
-	size_t count = sysfast_event_count();
-	int rc = 0;
-
-	if (build_vec(interp, 0, &newdef) < 0)
-		return -1;
-	for (sysfast_event_id id = 1; id <= count; id++) {
-		struct sysfast__hookvec *vec = newdef, *old;
-
-		if (event_has_filtered_match(interp, id) && build_vec(interp, id, &vec) < 0) {
-			rc = -1;
-			vec = newdef;
-		}
-		old = slot_set(interp, id, vec);
-		if (old && old != olddef)
-			vec_free(old);
-	}
-	interp->defvec = newdef;
-	if (olddef)
-		vec_free(olddef);
-	return rc;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->items[i].built && c->items[i].vec)
+			vec_discard(c->items[i].vec);
+	sysfast__free(c->items);
+	memset(c, 0, sizeof(*c));
 }
 
-/* Gives the slots of `interp` the new hook `h`, which is already last in
- * its list. */
-static int publish_hook(struct sysfast_interp *interp, const struct sysfast__hook *h)
+/* Prepares the slot of `id` in `interp` as the hook lists say, with
+ * `def` as the interpreter's defvec. A slot that stays as it is takes no
+ * entry. */
+static int prepare_slot(struct sysfast__audit_changes *c, struct sysfast_interp *interp,
+                        sysfast_event_id id, struct sysfast__hookvec *def)
 {
-	size_t count;
-	int rc = 0;
+	struct sysfast__hookvec *vec = def;
+
+	if (!event_has_filtered_match(interp, id))
+		return vec == slot_get(interp, id) ? 0 : changes_push(c, interp, id, vec, false);
+	if (build_vec(interp, id, &vec) < 0)
+		return -1;
+	return changes_push(c, interp, id, vec, true);
+}
+
+/* Prepares a new defvec for `interp` and every slot from the lists. */
+static int prepare_all(struct sysfast__audit_changes *c, struct sysfast_interp *interp)
+{
+	size_t count = sysfast_event_count();
+	struct sysfast__hookvec *def;
+
+	/* The defvec's entry comes first: the set owns it before any slot
+	 * shares it. */
+	if (build_vec(interp, 0, &def) < 0 || changes_push(c, interp, 0, def, true) < 0)
+		return -1;
+	for (sysfast_event_id id = 1; id <= count; id++)
+		if (prepare_slot(c, interp, id, def) < 0)
+			return -1;
+	return 0;
+}
+
+/* Prepares the slots of `interp` for the hook `h`, already last in its
+ * list: all of them for a hook without a filter, else those of the
+ * events it matches. */
+static int prepare_hook(struct sysfast__audit_changes *c, struct sysfast_interp *interp,
+                        const struct sysfast__hook *h)
+{
+	size_t count = sysfast_event_count();
 
 	if (!hook_is_filtered(h))
-		return refresh_all(interp);
-	count = sysfast_event_count();
+		return prepare_all(c, interp);
 	for (sysfast_event_id id = 1; id <= count; id++)
-		if (hook_matches(h, id) && refresh_slot(interp, id) < 0)
-			rc = -1;
-	return rc;
+		if (hook_matches(h, id) && prepare_slot(c, interp, id, interp->defvec) < 0)
+			return -1;
+	return 0;
 }
 
-int sysfast__audit_event_added(sysfast_event_id id)
+void sysfast__audit_commit(struct sysfast__audit_changes *c)
+{
+	/* Slots first, while each interpreter's defvec is still the one
+	 * that its other slots share: a replaced snapshot other than that
+	 * one belonged to its slot alone. A set that replaces a defvec
+	 * replaces every slot that shared it. */
+	for (size_t i = 0; i < c->n; i++) {
+		struct sysfast__audit_change *ch = &c->items[i];
+		struct sysfast__hookvec *old;
+
+		if (!ch->id)
+			continue;
+		old = slot_set(ch->interp, ch->id, ch->vec);
+		if (old && old != ch->vec && old != ch->interp->defvec)
+			vec_free(old);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		struct sysfast__audit_change *ch = &c->items[i];
+		struct sysfast__hookvec *old = ch->interp->defvec;
+
+		if (ch->id)
+			continue;
+		ch->interp->defvec = ch->vec;
+		if (old && old != ch->vec)
+			vec_free(old);
+	}
+	sysfast__free(c->items);
+	memset(c, 0, sizeof(*c));
+}
+
+int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_changes *c)
 {
 	struct sysfast_interp *interp;
 
-	cds_list_for_each_entry(interp, &sysfast__interps, link)
-		if (refresh_slot(interp, id) < 0)
+	cds_list_for_each_entry(interp, &sysfast__interps, link) {
+		if (prepare_slot(c, interp, id, interp->defvec) < 0) {
+			changes_drop(c);
 			return -1;
+		}
+	}
 	return 0;
 }
 
 int sysfast__interp_audit_init(struct sysfast_interp *interp)
 {
+	struct sysfast__audit_changes c = {0};
+
 	interp->view = view_map();
 	if (!interp->view) {
 		sysfast_err_set(sysfast_MemoryError,
 		                "out of memory mapping an interpreter's hooks");
 		return -1;
 	}
-	return refresh_all(interp);
+	if (prepare_all(&c, interp) < 0) {
+		changes_drop(&c);
+		view_discard(interp->view);
+		interp->view = NULL;
+		return -1;
+	}
+	sysfast__audit_commit(&c);
+	return 0;
 }
 
 static void hooklist_clear(struct sysfast__hooklist *list)
@@ -363,10 +482,48 @@ static void hooklist_clear(struct sysfast__hooklist *list)
 	memset(list, 0, sizeof(*list));
 }
 
-int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp)
+/* ---- finalisation: no memory needed ---- */
+
+/* The snapshot that sysfast_fini's last event goes through when dropping
+ * main's own hooks cleared its slot: kept from being freed until that
+ * event was raised. Under the lock; read by sysfast_fini's thread. */
+static struct sysfast__hookvec *final_vec;
+
+/*
+ * Drops every interpreter's own hooks without building anything, so that
+ * sysfast_fini finishes however short memory is. A slot whose snapshot
+ * holds none of them stays; another becomes the defvec when the defvec
+ * holds none of them and no process-wide filter matches the event, else
+ * NULL: those events reach the process-wide hooks again only through a
+ * hook added later, and fini drops those hooks next anyway.
+ */
+void sysfast__audit_drop_own_hooks(void)
 {
-	hooklist_clear(&interp->hooks);
-	return refresh_all(interp);
+	size_t count = sysfast_event_count();
+	struct sysfast_interp *interp;
+
+	cds_list_for_each_entry(interp, &sysfast__interps, link) {
+		struct sysfast__hookvec *def = interp->defvec;
+		struct sysfast__hookvec *keep = def && vec_is_global(def) ? def : NULL;
+
+		hooklist_clear(&interp->hooks);
+		for (sysfast_event_id id = 1; id <= count; id++) {
+			struct sysfast__hookvec *vec = slot_get(interp, id);
+
+			if (!vec || vec_is_global(vec))
+				continue;
+			slot_set(interp, id, event_has_filtered_match(interp, id) ? NULL : keep);
+			if (interp->is_main && id == sysfast__ev_clear_hooks)
+				final_vec = vec;
+			else if (vec != def)
+				vec_free(vec);
+		}
+		if (def != keep) {
+			interp->defvec = NULL;
+			if (def != final_vec)
+				vec_free(def);
+		}
+	}
 }
 
 void sysfast__interp_audit_free(struct sysfast_interp *interp)
@@ -400,6 +557,9 @@ void sysfast__audit_drop_global(void)
 	size_t count = sysfast_event_count();
 
 	hooklist_clear(&global_hooks);
+	if (final_vec)
+		vec_free(final_vec);
+	final_vec = NULL;
 	__atomic_store_n(&sysfast__audit_enabled, 0, __ATOMIC_RELAXED);
 	/* Every hook is gone: nobody listens to anything, and a runtime
 	 * started next begins with a clean filter. */
@@ -851,6 +1011,52 @@ void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
 	sysfast__err_restore(&saved);
 }
 
+/* Calls the process-wide hooks of `vec` (its first entries), as
+ * run_hooks calls them all. */
+static int call_global_hooks(struct sysfast__audit_thread *th, const struct sysfast__hookvec *vec,
+                             sysfast_event_id id)
+{
+	const char *name = sysfast__event_name_unchecked(id);
+	unsigned outer = th->tracing;
+	int rc = 0;
+
+	for (size_t i = 0; i < vec_head(vec)->n_global && rc == 0; i++) {
+		const struct sysfast__hook_entry *e = &vec->e[i];
+		int r;
+
+		th->tracing = e->flags & SYSFAST_HOOK_CANTRACE ? outer : outer + 1;
+		r = e->fn(id, name, &no_args, e->userdata);
+		if (r != 0 || th->err)
+			rc = hook_failed(r, name);
+	}
+	th->tracing = outer;
+	return rc;
+}
+
+void sysfast__audit_clear_hooks_event(struct sysfast_interp *main_interp)
+{
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
+	const struct sysfast__hookvec *vec;
+	struct sysfast__error saved;
+
+	sysfast__thread_get();
+	if (!audit_enabled())
+		return;
+	/* Hooks may fail it but cannot stop what it announces. */
+	sysfast__err_save(&saved);
+	sysfast__read_lock();
+	/* A slot that sysfast__audit_drop_own_hooks kept, or that a hook
+	 * added since filled, holds the process-wide hooks first; a cleared
+	 * one left its snapshot in final_vec. */
+	vec = slot_get(main_interp, sysfast__ev_clear_hooks);
+	if (!vec)
+		vec = final_vec;
+	if (vec)
+		(void)call_global_hooks(th, vec, sysfast__ev_clear_hooks);
+	sysfast__read_unlock();
+	sysfast__err_restore(&saved);
+}
+
 /* ---- adding hooks ---- */
 
 /* Validates options; returns the number of patterns, or -1 (ValueError). */
@@ -896,8 +1102,7 @@ static void hook_free(struct sysfast__hook *h)
 	sysfast__free(h);
 }
 
-/* Copies a hook and its prefix patterns; exact patterns are interned
- * later, under the lock. */
+/* Copies a hook and its patterns. */
 static struct sysfast__hook *hook_new(sysfast_audit_hook fn, void *userdata,
                                       const sysfast_hook_options *opts, size_t n_patterns)
 {
@@ -930,7 +1135,8 @@ oom:
 	return NULL;
 }
 
-static int hooklist_append(struct sysfast__hooklist *list, struct sysfast__hook *h)
+/* Makes room in `list` for one more hook. */
+static int hooklist_reserve(struct sysfast__hooklist *list)
 {
 	if (list->n == list->cap) {
 		size_t cap = list->cap ? list->cap * 2 : 8;
@@ -943,8 +1149,15 @@ static int hooklist_append(struct sysfast__hooklist *list, struct sysfast__hook 
 		list->items = items;
 		list->cap = cap;
 	}
-	list->items[list->n++] = h;
 	return 0;
+}
+
+/* Gives back the room of a list left empty by a failed add: an empty
+ * list holds no memory. */
+static void hooklist_unreserve(struct sysfast__hooklist *list)
+{
+	if (list->n == 0)
+		hooklist_clear(list);
 }
 
 static bool is_sealed(void)
@@ -968,31 +1181,35 @@ static bool interp_is_live_locked(const struct sysfast_interp *interp)
 	return false;
 }
 
-/* Interns the exact patterns and links the hook into its list and the
- * slots. Under the lock; `target` NULL means process-wide. Sets *owned once
- * the list holds the hook (a failure after that, out of memory while
- * publishing, leaves it listed but perhaps not in every slot). */
-static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h, bool *owned)
+/* Adds `h` to its list (`target` NULL: the process-wide one) and to every
+ * slot it belongs in, or on failure (MemoryError) changes nothing. Under
+ * the lock. */
+static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h)
 {
+	struct sysfast__hooklist *list = target ? &target->hooks : &global_hooks;
+	struct sysfast__audit_changes c = {0};
 	struct sysfast_interp *interp;
+	int rc = 0;
 
-	for (size_t i = 0; i < h->n_patterns; i++) {
-		struct pattern *p = &h->patterns[i];
-
-		if (p->prefix)
-			continue;
-		p->id = sysfast__event_intern_len(p->text, p->len, true);
-		if (!p->id)
-			return -1;
-	}
-	if (hooklist_append(target ? &target->hooks : &global_hooks, h) < 0)
+	if (hooklist_reserve(list) < 0)
 		return -1;
-	*owned = true;
-	if (target)
-		return publish_hook(target, h);
-	cds_list_for_each_entry(interp, &sysfast__interps, link)
-		if (publish_hook(interp, h) < 0)
-			return -1;
+	/* Listed while its snapshots are built, as they are built from the
+	 * lists; only writers read the lists, and they wait for the lock. */
+	list->items[list->n++] = h;
+	if (target) {
+		rc = prepare_hook(&c, target, h);
+	} else {
+		cds_list_for_each_entry(interp, &sysfast__interps, link)
+			if ((rc = prepare_hook(&c, interp, h)) < 0)
+				break;
+	}
+	if (rc < 0) {
+		list->n--;
+		hooklist_unreserve(list);
+		changes_drop(&c);
+		return -1;
+	}
+	sysfast__audit_commit(&c);
 	return 0;
 }
 
@@ -1026,7 +1243,6 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
                     void *userdata, const sysfast_hook_options *opts)
 {
 	struct sysfast__hook *h;
-	bool owned = false;
 	long n_patterns;
 	int rc;
 
@@ -1058,11 +1274,11 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
 		rc = -1;
 	} else {
-		rc = link_hook(global ? NULL : target, h, &owned);
+		rc = link_hook(global ? NULL : target, h);
 		sysfast__audit_update_enabled();
 	}
 	pthread_mutex_unlock(&sysfast__lock);
-	if (!owned)
+	if (rc != 0)
 		hook_free(h);
 	return rc;
 }

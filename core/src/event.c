@@ -14,9 +14,9 @@
  *
  * Two indexes point at the same nodes:
  *
- *   name -> node  an RCU lock-free hash table (liburcu's rculfhash, memb
- *                 flavour). Lookups of known names take no lock and
- *                 allocate nothing, which audit rule 9 requires.
+ *   name -> node  an RCU-protected hash table of our own (below). Lookups
+ *                 of known names take no lock and allocate nothing, which
+ *                 audit rule 9 requires.
  *   id -> node    a two-level radix table of SYSFAST__SLOT_DIR chunks of
  *                 SYSFAST__SLOT_CHUNK entries. Chunks are allocated on
  *                 demand and never moved or freed, so a reader needs two
@@ -24,81 +24,58 @@
  *
  * Writers (new names only) serialise on sysfast__lock. A new name is rare
  * (programs use tens to hundreds), so one lock costs nothing measurable,
- * and it makes id assignment, the call into the audit code and the
+ * and it makes id assignment, the audit slots of the new event and the
  * insertions one atomic step as seen by other writers.
  *
- * Memory ordering. The id table and the count are published with C11
- * __atomic release stores and read with acquire loads, rather than
- * liburcu's rcu_assign_pointer/uatomic: those are inline asm and volatile
- * accesses that ThreadSanitizer cannot see, and it would report every
- * reader as racing with the writer. rculfhash itself is such a library, so
- * under ThreadSanitizer the hand-off of a node through the hash table is
- * annotated explicitly (tsan_publish/tsan_consume below).
+ * Out of memory. Everything a new name needs (room in the name index, its
+ * node, its id chunk, its hooks' snapshots) is allocated before anything
+ * is published; a failure frees what was allocated and the name gets no
+ * id. The name index is our own for that reason: liburcu's rculfhash
+ * aborts the process when it cannot allocate a bigger bucket table.
+ *
+ * Memory ordering. The index, the id table and the count are published
+ * with C11 __atomic release stores and read with acquire loads, rather
+ * than liburcu's rcu_assign_pointer/uatomic: those are inline asm and
+ * volatile accesses that ThreadSanitizer cannot see, and it would report
+ * every reader as racing with the writer.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-
-#include <urcu/rculfhash.h>
-/* XXH3 inline: sysfast__seed_new mixes its fallback seed with it. */
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #include "internal.h"
 #include "siphash.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define EVENT_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define EVENT_TSAN 1
-#endif
-#endif
-
-#ifdef EVENT_TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
 
 /* struct sysfast__event_node is in internal.h, so that the dispatch can
  * read a name inline. */
 #define event_node sysfast__event_node
 
-/* What a lookup compares a node against. */
-struct event_key {
-	const char *name;
-	size_t len;
-	uint64_t hash;
+/*
+ * The name index: open addressing with linear probing over a power of two
+ * of node pointers, at most half full. Names are never removed, so a probe
+ * ends at the first empty entry, and an entry once set never changes: a
+ * reader needs no lock, only an RCU read-side critical section around its
+ * probe. Growing builds a table twice as large beside the old one under
+ * sysfast__lock, publishes it with one store and frees the old one after a
+ * grace period; a reader finishes its probe in whichever it loaded. The
+ * growth is an ordinary allocation, made before the new name takes
+ * anything else, so a failure costs only that name (MemoryError).
+ *
+ * 512 entries hold CPython's whole audit event list (about 100 names)
+ * plus an application's own without growing. The largest table, for
+ * SYSFAST_EVENT_ID_MAX names, has 2^21 entries (16 MiB).
+ */
+struct name_index {
+	struct rcu_head rcu; /* first, for sysfast__defer_free */
+	size_t mask;         /* entries - 1 */
+	struct event_node *entry[];
 };
 
-/*
- * Initial and minimum bucket count of the hash table. 256 buckets hold
- * CPython's whole audit event list (about 100 names) plus an application's
- * own without a resize. The maximum matches the id limit: more names
- * cannot exist.
- *
- * The table is grown by insert_locked(), not by liburcu's
- * CDS_LFHT_AUTO_RESIZE. Auto-resize hands a malloc'd work item to a
- * background thread through liburcu's own queue, a hand-off that
- * ThreadSanitizer cannot see and that no annotation in this file can
- * reach, and it adds a thread to every process. Names are never removed,
- * so growing on the insert path is simple and exact: double the buckets
- * whenever the names outnumber them (load factor at most 1). Growth runs
- * under sysfast__lock, once per doubling, while readers go on unhindered.
- */
-#define EVENT_TABLE_INIT_BUCKETS 256ul
-#define EVENT_TABLE_MAX_BUCKETS (SYSFAST_EVENT_ID_MAX + 1ul)
+#define NAME_INDEX_MIN 512u
 
-/* The hash table; NULL until the first name is interned. Created under
- * sysfast__lock, published with a release store. */
-static struct cds_lfht *event_table;
-/* The table's bucket count. Under sysfast__lock. */
-static unsigned long event_buckets;
-/* Per-process hash seed, so names cannot be chosen to collide (the same
- * reason CPython randomises str hashes). Written before event_table is
- * published and never again. */
-static uint64_t event_seed;
+/* NULL until the first name is interned (by the first sysfast_init).
+ * Replaced under sysfast__lock; readers load it inside a read-side
+ * critical section. */
+static struct name_index *event_index;
 /* Ids 1..event_count are valid. Written under sysfast__lock, last of all
  * when a name is added: this store is the moment the name exists for
  * every reader (see insert_locked). */
@@ -106,32 +83,6 @@ static uint32_t event_count;
 /* id -> node: event_chunks[id >> SHIFT][id & (CHUNK - 1)]. */
 struct event_node **sysfast__event_chunks[SYSFAST__SLOT_DIR];
 #define event_chunks sysfast__event_chunks
-
-/* ---- ThreadSanitizer annotations ---- */
-
-/*
- * A node goes from the writer to readers through rculfhash, whose atomics
- * (compiled into liburcu, without instrumentation) ThreadSanitizer cannot
- * see. These tell it that filling a node happens before any reader that
- * found it through the table reads it. They compile to nothing otherwise.
- */
-static inline void tsan_publish(const struct event_node *n)
-{
-#ifdef EVENT_TSAN
-	__tsan_release((void *)n);
-#else
-	(void)n;
-#endif
-}
-
-static inline void tsan_consume(const struct event_node *n)
-{
-#ifdef EVENT_TSAN
-	__tsan_acquire((void *)n);
-#else
-	(void)n;
-#endif
-}
 
 /* ---- validation ---- */
 
@@ -265,49 +216,41 @@ long sysfast__name_check(const char *name, const char *what)
 
 /* ---- lookup ---- */
 
-static int event_match(struct cds_lfht_node *ht_node, const void *key)
-{
-	const struct event_node *n = caa_container_of(ht_node, struct event_node, node);
-	const struct event_key *k = key;
-
-	tsan_consume(n);
-	return n->hash == k->hash && n->len == k->len && memcmp(n->name, k->name, k->len) == 0;
-}
-
 static uint64_t name_hash(const char *name, size_t len)
 {
 	return sysfast__keyed_hash(name, len);
 }
 
-/* The node for `name` in `ht`, or NULL. Call inside an RCU read-side
- * critical section, on a thread registered with liburcu. */
-static struct event_node *table_find(struct cds_lfht *ht, const char *name, size_t len,
+/* The node for `name` in `ix`, or NULL. Call inside an RCU read-side
+ * critical section, or with sysfast__lock held. */
+static struct event_node *index_find(const struct name_index *ix, const char *name, size_t len,
                                      uint64_t hash)
 {
-	struct event_key key = {name, len, hash};
-	struct cds_lfht_iter iter;
-	struct cds_lfht_node *found;
+	for (size_t i = hash & ix->mask;; i = (i + 1) & ix->mask) {
+		struct event_node *n = __atomic_load_n(&ix->entry[i], __ATOMIC_ACQUIRE);
 
-	cds_lfht_lookup(ht, (unsigned long)key.hash, event_match, &key, &iter);
-	found = cds_lfht_iter_get_node(&iter);
-	return found ? caa_container_of(found, struct event_node, node) : NULL;
+		if (!n)
+			return NULL;
+		if (n->hash == hash && n->len == len && memcmp(n->name, name, len) == 0)
+			return n;
+	}
 }
 
 sysfast_event_id sysfast__event_lookup(const char *name, size_t len)
 {
-	struct cds_lfht *ht = __atomic_load_n(&event_table, __ATOMIC_ACQUIRE);
 	struct event_node *n;
 	sysfast_event_id id;
 
-	/* No table yet: nothing was ever interned, and this thread need not
+	/* No index yet: nothing was ever interned, and this thread need not
 	 * be set up (lookups before sysfast_init stay free). */
-	if (!ht)
+	if (!__atomic_load_n(&event_index, __ATOMIC_ACQUIRE))
 		return 0;
 	sysfast__thread_get();
-	urcu_memb_read_lock();
-	n = table_find(ht, name, len, name_hash(name, len));
+	sysfast__read_lock();
+	n = index_find(__atomic_load_n(&event_index, __ATOMIC_ACQUIRE), name, len,
+	               name_hash(name, len));
 	id = n ? n->id : 0;
-	urcu_memb_read_unlock();
+	sysfast__read_unlock();
 	/* A node past the count is still being added: not there yet. */
 	return id <= __atomic_load_n(&event_count, __ATOMIC_ACQUIRE) ? id : 0;
 }
@@ -335,80 +278,71 @@ static int slot_store(sysfast_event_id id, struct event_node *n)
 
 /* ---- insertion ---- */
 
-/*
- * A hash seed. getrandom() without blocking: at early boot, before the
- * kernel's pool is ready, a weaker seed is better than a process that
- * hangs (CPython's hash secret makes the same choice). The fallback mixes
- * the clock with ASLR'd addresses. Also seeds intern.c's table.
- */
-uint64_t sysfast__seed_new(void)
+/* Puts `n` in `ix`, which has room. Under sysfast__lock. */
+static void index_put(struct name_index *ix, struct event_node *n)
 {
-	uint64_t seed;
-	struct timespec ts;
-	ssize_t got;
+	size_t i = n->hash & ix->mask;
 
-	do {
-		got = getrandom(&seed, sizeof(seed), GRND_NONBLOCK);
-	} while (got < 0 && errno == EINTR);
-	if (got == (ssize_t)sizeof(seed))
-		return seed;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	seed = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	return XXH3_64bits_withSeed(&ts, sizeof(ts),
-	                            seed ^ (uintptr_t)&ts ^ (uintptr_t)&sysfast__seed_new);
+	while (ix->entry[i])
+		i = (i + 1) & ix->mask;
+	__atomic_store_n(&ix->entry[i], n, __ATOMIC_RELEASE);
 }
 
-/*
- * The hash table, created on first use. Call with sysfast__lock held.
- * Created under the lock rather than with pthread_once so that a failed
- * creation (out of memory) is reported and retried by the next intern,
- * and readers need only a NULL test. Returns NULL with MemoryError.
- */
-static struct cds_lfht *table_get_locked(void)
+/* Makes room in the index for `names` names, creating or growing it.
+ * Under sysfast__lock. Returns 0, or -1 with MemoryError and the index as
+ * it was. */
+static int index_reserve(size_t names)
 {
-	struct cds_lfht *ht = event_table;
+	struct name_index *old = event_index, *ix;
+	size_t size = old ? old->mask + 1 : NAME_INDEX_MIN;
 
-	if (ht)
-		return ht;
-	event_seed = sysfast__seed_new();
-	ht = cds_lfht_new_flavor(EVENT_TABLE_INIT_BUCKETS, EVENT_TABLE_INIT_BUCKETS,
-	                         EVENT_TABLE_MAX_BUCKETS, 0, &urcu_memb_flavor, NULL);
-	if (!ht) {
+	if (old && names <= size / 2)
+		return 0;
+	while (names > size / 2)
+		size *= 2;
+	ix = sysfast__calloc(1, sizeof(*ix) + size * sizeof(ix->entry[0]));
+	if (!ix) {
 		sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
-		return NULL;
+		return -1;
 	}
-	event_buckets = EVENT_TABLE_INIT_BUCKETS;
-	__atomic_store_n(&event_table, ht, __ATOMIC_RELEASE);
-	return ht;
+	ix->mask = size - 1;
+	if (old) {
+		for (size_t i = 0; i <= old->mask; i++)
+			if (old->entry[i])
+				index_put(ix, old->entry[i]);
+	}
+	__atomic_store_n(&event_index, ix, __ATOMIC_RELEASE);
+	if (old)
+		sysfast__defer_free(&old->rcu);
+	return 0;
 }
 
 /*
  * Adds a valid name that the caller did not find. Call with sysfast__lock
  * held.
  *
- * The order matters. The node goes into the id table first, because
- * sysfast__audit_event_added() reads the new name through it. If that call
- * fails, the id was never handed out: the slot is cleared, the node freed,
- * and the count (the next id) is unchanged. Then the hash insert, then the
- * count. The count store is the one point where the name appears: readers
- * ignore ids past the count, both in sysfast_event_name() and in a lookup
- * that finds the node in the hash table early. So an id from find is
- * always valid for sysfast_event_name(), and a name from
+ * First everything that can fail, publishing nothing: room in the index,
+ * the node, its entry in the id table (which the audit code reads the new
+ * name through: the id is not handed out yet, as the count does not cover
+ * it), the snapshots of its hooks. A failure undoes these and the count
+ * (the next id) is unchanged. Then what cannot fail: the snapshots, the
+ * index entry, the count. The count store is the one point where the name
+ * appears: readers ignore ids past the count, both in sysfast_event_name()
+ * and in a lookup that finds the node in the index early. So an id from
+ * find is always valid for sysfast_event_name(), and a name from
  * sysfast_event_name() is always found, with no window in between.
  */
 static sysfast_event_id insert_locked(const char *name, size_t len)
 {
-	struct cds_lfht *ht = table_get_locked();
+	struct sysfast__audit_changes changes = {0};
 	sysfast_event_id id;
 	struct event_node *n;
 	uint64_t hash;
 
-	if (!ht)
+	if (index_reserve((size_t)event_count + 1) < 0)
 		return 0;
 	hash = name_hash(name, len);
-	urcu_memb_read_lock();
-	n = table_find(ht, name, len, hash);
-	urcu_memb_read_unlock();
+	n = index_find(event_index, name, len, hash);
 	if (n) /* interned by another thread while we waited for the lock */
 		return n->id;
 	if (event_count >= SYSFAST_EVENT_ID_MAX) {
@@ -422,7 +356,6 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 		return 0;
 	}
 	id = event_count + 1;
-	cds_lfht_node_init(&n->node);
 	n->hash = hash;
 	n->id = id;
 	n->len = (uint32_t)len;
@@ -433,29 +366,15 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 		sysfast__free(n);
 		return 0;
 	}
-	if (sysfast__audit_event_added(id) < 0) {
+	if (sysfast__audit_event_prepare(id, &changes) < 0) {
 		slot_store(id, NULL); /* cannot fail: the chunk exists now */
 		sysfast__free(n);
 		return 0;
 	}
 
-	/* Every insert holds sysfast__lock and the lookup above found no
-	 * node, so the name is absent: cds_lfht_add, not add_unique. */
-	tsan_publish(n);
-	urcu_memb_read_lock();
-	cds_lfht_add(ht, (unsigned long)n->hash, &n->node);
-	urcu_memb_read_unlock();
+	sysfast__audit_commit(&changes);
+	index_put(event_index, n);
 	__atomic_store_n(&event_count, id, __ATOMIC_RELEASE);
-
-	/* Growing only adds buckets: it waits for no grace period, so it is
-	 * safe with sysfast__lock held. Only outside a read-side section, as
-	 * liburcu asks: a hook interning a new name runs inside one, and then
-	 * the next insert made outside grows the table instead. */
-	if (id > event_buckets && event_buckets < EVENT_TABLE_MAX_BUCKETS
-	    && !sysfast__in_read_side()) {
-		event_buckets *= 2;
-		cds_lfht_resize(ht, event_buckets);
-	}
 	return id;
 }
 
@@ -465,7 +384,7 @@ static sysfast_event_id insert(const char *name, size_t len, bool locked)
 {
 	sysfast_event_id id;
 
-	sysfast__thread_get(); /* insert_locked() enters RCU read-side sections */
+	sysfast__thread_get(); /* call_rcu (a grown index, replaced snapshots) needs it */
 	if (!locked)
 		pthread_mutex_lock(&sysfast__lock);
 	id = insert_locked(name, len);

@@ -295,13 +295,8 @@ sysfast_event_id sysfast__event_intern_len(const char *name, size_t len, bool lo
 /* Lock-free lookup of a valid name; 0 if never interned. */
 sysfast_event_id sysfast__event_lookup(const char *name, size_t len);
 
-/* A fresh per-process hash seed for a keyed XXH3 (getrandom, never blocks;
- * a clock-and-address mix where the kernel has no entropy yet). */
-uint64_t sysfast__seed_new(void);
-
 /* An interned name; immortal, never moves. */
 struct sysfast__event_node {
-	struct cds_lfht_node node;
 	uint64_t hash;
 	sysfast_event_id id;
 	uint32_t len;
@@ -402,10 +397,22 @@ int sysfast__intern_init(void);
 
 /* ---- audit.c ---- */
 
-/* Called by event.c with sysfast__lock held after `id` was interned and
- * before the id is handed to anyone: gives the new event the hooks whose
- * filters match it in every live interpreter. Returns 0 or -1 (MemoryError). */
-int sysfast__audit_event_added(sysfast_event_id id);
+/* Snapshots built for a change of the audit slots and not yet published
+ * (audit.c: prepare, then commit). Zero-initialise. */
+struct sysfast__audit_change;
+struct sysfast__audit_changes {
+	struct sysfast__audit_change *items;
+	size_t n, cap;
+};
+
+/* Called by event.c with sysfast__lock held once the id table holds the
+ * node of `id`, before the id is handed to anyone: builds into `c` the
+ * snapshots that give the new event its hooks in every live interpreter,
+ * publishing nothing. Returns 0, or -1 with MemoryError and `c` empty. */
+int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_changes *c);
+/* Publishes what a prepare built and empties `c`. Cannot fail. Under
+ * sysfast__lock. */
+void sysfast__audit_commit(struct sysfast__audit_changes *c);
 
 /* Raises `event` as if from inside `interp` (NULL: the caller's current
  * interpreter) with errors from hooks cleared and the caller's pending
@@ -416,15 +423,23 @@ void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event);
 extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
     sysfast__ev_clear_hooks;
 
-/* Gives a new interpreter the slots of the process-wide hooks. Call with
- * sysfast__lock held. Returns 0 or -1 (MemoryError). */
+/* Maps a new interpreter's view and gives it the slots of the process-wide
+ * hooks. Call with sysfast__lock held. Returns 0, or -1 with MemoryError
+ * and nothing mapped or allocated. */
 int sysfast__interp_audit_init(struct sysfast_interp *interp);
-/* Drops an interpreter's own hooks, keeping the process-wide ones. */
-int sysfast__interp_audit_drop_hooks(struct sysfast_interp *interp);
+/* Drops every interpreter's own hooks (sysfast_fini). Allocates nothing:
+ * slots are cleared, not rebuilt, so some events may reach no hook until
+ * sysfast_fini ends. Call with sysfast__lock held. */
+void sysfast__audit_drop_own_hooks(void);
+/* Raises "cpython._PySys_ClearAuditHooks" in `main_interp` to the
+ * process-wide hooks alone, errors cleared and the caller's kept
+ * (sysfast_fini, after sysfast__audit_drop_own_hooks). Allocates
+ * nothing. */
+void sysfast__audit_clear_hooks_event(struct sysfast_interp *main_interp);
 /* Releases every snapshot and chunk of an interpreter (after an RCU
  * grace period). */
 void sysfast__interp_audit_free(struct sysfast_interp *interp);
-/* Drops the process-wide hooks (sysfast_fini). */
+/* Drops the process-wide hooks (sysfast_fini). Allocates nothing. */
 void sysfast__audit_drop_global(void);
 /* Sets sysfast__audit_enabled from the hook lists (sysfast_init). */
 void sysfast__audit_update_enabled(void);

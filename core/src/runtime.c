@@ -85,6 +85,12 @@ int sysfast_init(void)
 	}
 	if (sysfast__initialized)
 		goto out;
+	/* liburcu creates its default call_rcu worker on the first call_rcu
+	 * and aborts the process when it cannot (its allocation and its
+	 * thread). Created here, no later call of ours can be that first
+	 * one; a failure here still aborts, inside liburcu
+	 * (docs/robustness.md). */
+	(void)urcu_memb_get_default_call_rcu_data();
 	if (intern_lifecycle_events() < 0) {
 		rc = -1;
 		goto out;
@@ -93,6 +99,8 @@ int sysfast_init(void)
 		rc = -1;
 		goto out;
 	}
+	/* Last of what can fail: it fails leaving nothing mapped, and a
+	 * failure after it would have to unmap the view again. */
 	memset(&main_interp, 0, sizeof(main_interp));
 	main_interp.is_main = true;
 	if (sysfast__interp_audit_init(&main_interp) < 0) {
@@ -166,7 +174,6 @@ sysfast_interp *sysfast_interp_new(void)
 	}
 	if (sysfast__interp_audit_init(&b->interp) < 0) {
 		pthread_mutex_unlock(&sysfast__lock);
-		sysfast__interp_audit_free(&b->interp);
 		sysfast__free(b);
 		return NULL;
 	}
@@ -284,12 +291,14 @@ void sysfast_fini(void)
 	}
 	sysfast__audit_lifecycle(&main_interp, "cpython.PyInterpreterState_Clear");
 
+	/* Dropped by clearing slots, not by building new snapshots: fini
+	 * allocates nothing, so it finishes, and does all it promises,
+	 * however short memory is. */
 	pthread_mutex_lock(&sysfast__lock);
-	cds_list_for_each_entry(interp, &sysfast__interps, link)
-		(void)sysfast__interp_audit_drop_hooks(interp);
+	sysfast__audit_drop_own_hooks();
 	pthread_mutex_unlock(&sysfast__lock);
 
-	sysfast__audit_lifecycle(&main_interp, "cpython._PySys_ClearAuditHooks");
+	sysfast__audit_clear_hooks_event(&main_interp);
 
 	pthread_mutex_lock(&sysfast__lock);
 	sysfast__audit_drop_global();
