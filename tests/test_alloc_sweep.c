@@ -65,8 +65,9 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-/* A run takes milliseconds; a child still going after this is stuck. */
-#define CHILD_TIMEOUT_S 20
+/* A run takes milliseconds (tens under ASan); a child still going after
+ * this is stuck. */
+#define CHILD_TIMEOUT_S 5
 /* Far more than the scenario makes (about a hundred). */
 #define MAX_ATTEMPTS 2048
 
@@ -1278,12 +1279,22 @@ static void do_step(struct run *r, int i)
 		fail_run(r, SYM_BROKEN_STATE, "the retry is not a first try: %s", why);
 }
 
+/* The signals that end a crashing run, and how they were handled before
+ * cmocka put in its own: cmocka's handlers jump back into its test loop,
+ * which in a child would go on running the parent's tests. The originals
+ * are the defaults, or the sanitizers' reports. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
+#define N_CRASH_SIGNALS (sizeof(crash_signals) / sizeof(crash_signals[0]))
+static struct sigaction crash_actions[N_CRASH_SIGNALS];
+
 /* The whole run in a child process; never returns. */
 static _Noreturn void child_run(struct reference *rec, const struct reference *ref,
                                 unsigned long fault_at, bool persistent, struct outcome *out)
 {
 	struct run *r = &run_state;
 
+	for (size_t i = 0; i < N_CRASH_SIGNALS; i++)
+		sigaction(crash_signals[i], &crash_actions[i], NULL);
 	alarm(CHILD_TIMEOUT_S);
 	memset(r, 0, sizeof(*r));
 	r->rec = rec;
@@ -1554,5 +1565,7 @@ int main(void)
 	    cmocka_unit_test(test_every_allocation_failing_from_each_point_changes_nothing),
 	};
 
+	for (size_t i = 0; i < N_CRASH_SIGNALS; i++)
+		sigaction(crash_signals[i], NULL, &crash_actions[i]);
 	return cmocka_run_group_tests(tests, run_reference, unmap_shared);
 }
