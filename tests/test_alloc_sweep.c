@@ -894,6 +894,8 @@ struct snapshot {
 	size_t event_count, intern_count;
 	sysfast_event_id ids[N_NAMES];
 	bool active[N_INTERPS][N_NAMES];
+	/* Slots holding a snapshot for an id not handed out (yet). */
+	unsigned stale[N_INTERPS];
 	const sysfast_str *interned[N_STRS];
 	sysfast_tracer trace, profile;
 	const sysfast_frame *frame;
@@ -904,6 +906,23 @@ struct snapshot {
 };
 
 static struct snapshot snap_before, snap_after;
+
+/* Ids past the count that no slot may serve: those a failed intern may
+ * have used, and some more. */
+#define STALE_WINDOW 16
+
+/* Slots of `interp` past the event count that hold a snapshot: left by an
+ * intern that failed, they would serve the next name to get that id.
+ * Read through the internal layout, as no public call can see them. */
+static unsigned stale_slots(const sysfast_interp *interp)
+{
+	size_t count = sysfast_event_count();
+	unsigned n = 0;
+
+	for (size_t id = count + 1; id <= count + STALE_WINDOW; id++)
+		n += __atomic_load_n(&interp->view->slot[id], __ATOMIC_ACQUIRE) != NULL;
+	return n;
+}
 
 /* Allocates nothing (the fault-free run checks that): it must not move
  * the attempt count of the run it looks at. */
@@ -929,6 +948,7 @@ static void snapshot_take(struct run *r, struct snapshot *s)
 	for (int j = 0; j < N_INTERPS; j++) {
 		if (!r->interp[j])
 			continue;
+		s->stale[j] = stale_slots(r->interp[j]);
 		if (!sysfast_interp_enter(r->interp[j]))
 			fail_run(r, SYM_BROKEN_STATE, "cannot enter %s: %s", interp_label[j],
 			         error_text());
@@ -981,6 +1001,12 @@ static void snapshot_compare(struct run *r, const struct snapshot *a, const stru
 				         "sysfast_audit_active('%s') in %s went from %d to %d",
 				         names[i], interp_label[j], a->active[j][i],
 				         b->active[j][i]);
+	for (int j = 0; j < N_INTERPS; j++)
+		if (a->stale[j] != b->stale[j])
+			fail_run(r, SYM_BROKEN_STATE,
+			         "%s has %u slots past the event count holding a snapshot, not %u "
+			         "(stale snapshots for ids not handed out)",
+			         interp_label[j], b->stale[j], a->stale[j]);
 	for (size_t i = 0; i < a->probe.n || i < b->probe.n; i++) {
 		if (i < a->probe.n && i < b->probe.n && entry_equal(&a->probe.e[i], &b->probe.e[i]))
 			continue;
