@@ -85,7 +85,9 @@ struct hook_def {
 };
 
 static const char *const g1_events[] = {"os.chdir", "app.start"};
-static const char *const g2_events[] = {"os.*"};
+/* The last name: so that fini, which rebuilds every slot, must keep this
+ * filtered process-wide hook's own snapshot for it. */
+static const char *const g2_events[] = {"os.*", "cpython._PySys_ClearAuditHooks"};
 static const char *const m1_events[] = {"app.*", "sys.setprofile"};
 static const char *const s1a_events[] = {"os.*", "cpython.*"};
 static const char *const s2a_events[] = {"net.connect", "app.later"};
@@ -804,7 +806,7 @@ static const struct step steps[N_STEPS] = {
     {"sysfast_init", step_init},
     {"SYSFAST_AUDIT of a new name (app.start)", step_macro_new_name},
     {"sysfast_add_audit_hook_ex G1 (exact names)", step_add_g1},
-    {"sysfast_add_audit_hook_ex G2 (os.*)", step_add_g2},
+    {"sysfast_add_audit_hook_ex G2 (os.*, cpython._PySys_ClearAuditHooks)", step_add_g2},
     {"sysfast_audit of a known name (os.chdir)", step_audit_known},
     {"sysfast_audit of a new name matching os.* (os.listdir)", step_audit_new_name},
     {"sysfast_interp_add_audit_hook M0 to main", step_add_m0},
