@@ -18,8 +18,9 @@
  * call was hit, the run checks what API.md promises under "Out of memory":
  * -1/NULL with sysfast_MemoryError and a message; nothing changed (the
  * hooks a battery of probe dispatches reaches in every interpreter,
- * sysfast_audit_active, event ids and the count, interned strings, the
- * tracing state, the live blocks and mappings); whatever hooks saw during
+ * sysfast_audit_active, no slot serving an id not handed out, event ids
+ * and the count, interned strings, the tracing state, the live blocks and
+ * mappings); whatever hooks saw during
  * the failed call is a prefix of what they see in a successful one. A
  * "once" run then retries the call with faults off, which must behave as
  * a first try, and goes on: its whole dispatch log must equal the
@@ -31,6 +32,10 @@
  * still live are exactly the immortal ones (event names, id-table chunks,
  * exception classes), and in ASan builds LeakSanitizer agrees.
  *
+ * Up to its fault a run must make exactly the attempts the fault-free one
+ * made, step by step (else it "diverged": the count would not find the
+ * points). The fault-free run prints which step makes which attempts.
+ *
  * Each run is a forked child: event names and the seal are process-wide
  * and immortal, so only a fresh process starts every run from the same
  * state, and a crash or a hang takes down its own run only. The parent
@@ -41,7 +46,6 @@
  * SYSFAST_SWEEP_K=k restricts the sweep to one injection point, to
  * reproduce a failure; SYSFAST_SWEEP_JOBS=n runs n children at once.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
