@@ -364,7 +364,7 @@ struct run {
 	bool persistent;
 	bool stopped; /* a persistent run ended early, as it should */
 	int step;
-	size_t events0, chunks0;
+	size_t events0, chunks0, index0;
 	sysfast_interp *interp[N_INTERPS]; /* live ones */
 	bool added[N_HOOKS];
 	sysfast_str *held[N_STRS];
@@ -1145,7 +1145,8 @@ static void fini_checked(struct run *r, const char *when)
 }
 
 /* Once the deferred frees are done, only the immortal blocks may be live:
- * event names, chunks of the id table, exception classes. */
+ * event names, chunks of the id table, the name index, exception
+ * classes. */
 static void check_no_leak(struct run *r, const char *when)
 {
 	struct sysfast__alloc_stats st;
@@ -1153,8 +1154,8 @@ static void check_no_leak(struct run *r, const char *when)
 
 	urcu_memb_barrier();
 	st = sysfast__alloc_stats();
-	immortal =
-	    (long)(sysfast_event_count() - r->events0 + chunk_count() - r->chunks0 + r->classes);
+	immortal = (long)(sysfast_event_count() - r->events0 + chunk_count() - r->chunks0
+	                  + sysfast__event_index_blocks() - r->index0 + r->classes);
 	if (st.live_blocks != immortal || st.live_maps != 0)
 		fail_run(r, SYM_LEAK,
 		         "%s: %ld blocks and %ld mappings live; expected %ld immortal blocks "
@@ -1341,6 +1342,7 @@ static _Noreturn void child_run(struct reference *rec, const struct reference *r
 	sysfast__alloc_fault_set(fault_at, persistent);
 	r->events0 = sysfast_event_count();
 	r->chunks0 = chunk_count();
+	r->index0 = sysfast__event_index_blocks();
 	for (int i = 0; i < N_STEPS && !r->stopped; i++) {
 		r->step = out->step = i;
 		do_step(r, i);

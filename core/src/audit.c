@@ -49,9 +49,6 @@ unsigned sysfast__audit_enabled;
 static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
 const unsigned char sysfast__audit_unresolved = 1;
 
-sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
-    sysfast__ev_clear_hooks;
-
 #ifdef SYSFAST__TSAN
 char sysfast__rcu_tsan_sync;
 #endif
@@ -513,7 +510,7 @@ void sysfast__audit_drop_own_hooks(void)
 			if (!vec || vec_is_global(vec))
 				continue;
 			slot_set(interp, id, event_has_filtered_match(interp, id) ? NULL : keep);
-			if (interp->is_main && id == sysfast__ev_clear_hooks)
+			if (interp->is_main && id == SYSFAST__EV_CLEAR_HOOKS)
 				final_vec = vec;
 			else if (vec != def)
 				vec_free(vec);
@@ -737,7 +734,15 @@ int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
 	 * an empty slot and are told apart there. */
 	if (SYSFAST_UNLIKELY(id > SYSFAST_EVENT_ID_MAX))
 		return unknown_id(id);
-	return dispatch(interp, id, args ? args : &no_args);
+	if (!args)
+		return dispatch(interp, id, &no_args);
+	/* Hooks read items[0..n): a hook must never be handed NULL for them. */
+	if (SYSFAST_UNLIKELY(!args->items && args->n)) {
+		sysfast_err_format(sysfast_ValueError,
+		                   "audit arguments: items is NULL with n = %zu", args->n);
+		return -1;
+	}
+	return dispatch(interp, id, args);
 }
 
 /* resolve_name for a name that is not in the thread's name cache. */
@@ -993,13 +998,12 @@ bool sysfast_audit_active(sysfast_event_id id)
 	return interp && listened(interp, id);
 }
 
-void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event)
+void sysfast__audit_lifecycle(struct sysfast_interp *interp, sysfast_event_id id)
 {
 	struct sysfast__thread *t = sysfast__thread_get();
-	sysfast_event_id id = sysfast__event_lookup(event, strlen(event));
 	struct sysfast__error saved;
 
-	if (!id || !audit_enabled())
+	if (!audit_enabled())
 		return;
 	if (!interp)
 		interp = sysfast__current_interp(t);
@@ -1048,11 +1052,11 @@ void sysfast__audit_clear_hooks_event(struct sysfast_interp *main_interp)
 	/* A slot that sysfast__audit_drop_own_hooks kept, or that a hook
 	 * added since filled, holds the process-wide hooks first; a cleared
 	 * one left its snapshot in final_vec. */
-	vec = slot_get(main_interp, sysfast__ev_clear_hooks);
+	vec = slot_get(main_interp, SYSFAST__EV_CLEAR_HOOKS);
 	if (!vec)
 		vec = final_vec;
 	if (vec)
-		(void)call_global_hooks(th, vec, sysfast__ev_clear_hooks);
+		(void)call_global_hooks(th, vec, SYSFAST__EV_CLEAR_HOOKS);
 	sysfast__read_unlock();
 	sysfast__err_restore(&saved);
 }
@@ -1226,7 +1230,7 @@ static int raise_addaudithook(void)
 	 * must give the caller's error back, which the dispatch does only on
 	 * success. */
 	sysfast__err_save(&saved);
-	rc = sysfast_audit_args(sysfast__ev_addaudithook, NULL);
+	rc = sysfast_audit_args(SYSFAST__EV_ADDAUDITHOOK, NULL);
 	if (rc < 0 && !sysfast_err_matches(sysfast_RuntimeError))
 		return -1;
 	sysfast__err_restore(&saved);

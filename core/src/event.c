@@ -72,16 +72,37 @@ struct name_index {
 
 #define NAME_INDEX_MIN 512u
 
-/* NULL until the first name is interned (by the first sysfast_init).
+/* NULL until the first name beyond the built-in ones is interned.
  * Replaced under sysfast__lock; readers load it inside a read-side
  * critical section. */
 static struct name_index *event_index;
+/* The built-in events (internal.h): static nodes, in the id table from
+ * the start and put into the index when it is made. Their hashes depend
+ * on the process's key, so they are computed then, once. */
+#define BUILTIN_NODE(ev, text)                                                                     \
+	static struct event_node builtin_##ev = {.id = ev, .len = sizeof(text) - 1, .name = text};
+SYSFAST__BUILTIN_EVENTS(BUILTIN_NODE)
+#undef BUILTIN_NODE
+
+static struct event_node *const builtins[] = {
+#define BUILTIN_PTR(id, text) &builtin_##id,
+    SYSFAST__BUILTIN_EVENTS(BUILTIN_PTR)
+#undef BUILTIN_PTR
+};
+static bool builtins_hashed; /* under sysfast__lock */
+
 /* Ids 1..event_count are valid. Written under sysfast__lock, last of all
  * when a name is added: this store is the moment the name exists for
  * every reader (see insert_locked). */
-static uint32_t event_count;
-/* id -> node: event_chunks[id >> SHIFT][id & (CHUNK - 1)]. */
-struct event_node **sysfast__event_chunks[SYSFAST__SLOT_DIR];
+static uint32_t event_count = SYSFAST__EV_BUILTIN_END - 1;
+/* id -> node: event_chunks[id >> SHIFT][id & (CHUNK - 1)]. The first
+ * chunk is static, holding the built-in events. */
+static struct event_node *first_chunk[SYSFAST__SLOT_CHUNK] = {
+#define BUILTIN_SLOT(id, text) [id] = &builtin_##id,
+    SYSFAST__BUILTIN_EVENTS(BUILTIN_SLOT)
+#undef BUILTIN_SLOT
+};
+struct event_node **sysfast__event_chunks[SYSFAST__SLOT_DIR] = {first_chunk};
 #define event_chunks sysfast__event_chunks
 
 /* ---- validation ---- */
@@ -241,10 +262,14 @@ sysfast_event_id sysfast__event_lookup(const char *name, size_t len)
 	struct event_node *n;
 	sysfast_event_id id;
 
-	/* No index yet: nothing was ever interned, and this thread need not
-	 * be set up (lookups before sysfast_init stay free). */
-	if (!__atomic_load_n(&event_index, __ATOMIC_ACQUIRE))
+	/* No index yet: only the built-in names exist, and this thread need
+	 * not be set up (lookups before sysfast_init stay free). */
+	if (!__atomic_load_n(&event_index, __ATOMIC_ACQUIRE)) {
+		for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+			if (builtins[i]->len == len && !memcmp(builtins[i]->name, name, len))
+				return builtins[i]->id;
 		return 0;
+	}
 	sysfast__thread_get();
 	sysfast__read_lock();
 	n = index_find(__atomic_load_n(&event_index, __ATOMIC_ACQUIRE), name, len,
@@ -310,6 +335,13 @@ static int index_reserve(size_t names)
 		for (size_t i = 0; i <= old->mask; i++)
 			if (old->entry[i])
 				index_put(ix, old->entry[i]);
+	} else {
+		for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+			if (!builtins_hashed)
+				builtins[i]->hash = name_hash(builtins[i]->name, builtins[i]->len);
+			index_put(ix, builtins[i]);
+		}
+		builtins_hashed = true;
 	}
 	__atomic_store_n(&event_index, ix, __ATOMIC_RELEASE);
 	if (old)
@@ -335,6 +367,7 @@ static int index_reserve(size_t names)
 static sysfast_event_id insert_locked(const char *name, size_t len)
 {
 	struct sysfast__audit_changes changes = {0};
+	bool first_index = !event_index;
 	sysfast_event_id id;
 	struct event_node *n;
 	uint64_t hash;
@@ -348,12 +381,12 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 	if (event_count >= SYSFAST_EVENT_ID_MAX) {
 		sysfast_err_format(sysfast_MemoryError, "too many event names (limit %u)",
 		                   SYSFAST_EVENT_ID_MAX);
-		return 0;
+		goto undo_index;
 	}
 	n = sysfast__malloc(sizeof(*n) + len + 1);
 	if (!n) {
 		sysfast_err_set(sysfast_MemoryError, "out of memory for event names");
-		return 0;
+		goto undo_index;
 	}
 	id = event_count + 1;
 	n->hash = hash;
@@ -362,20 +395,31 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 	memcpy(n->name, name, len);
 	n->name[len] = '\0';
 
-	if (slot_store(id, n) < 0) {
-		sysfast__free(n);
-		return 0;
-	}
+	if (slot_store(id, n) < 0)
+		goto free_node;
 	if (sysfast__audit_event_prepare(id, &changes) < 0) {
 		slot_store(id, NULL); /* cannot fail: the chunk exists now */
-		sysfast__free(n);
-		return 0;
+		goto free_node;
 	}
 
 	sysfast__audit_commit(&changes);
 	index_put(event_index, n);
 	__atomic_store_n(&event_count, id, __ATOMIC_RELEASE);
 	return id;
+
+free_node:
+	sysfast__free(n);
+undo_index:
+	/* An index this call made holds only the built-in names, which work
+	 * without one: dropping it leaves the registry exactly as it was. A
+	 * grown one stays, the same names with more room. */
+	if (first_index) {
+		struct name_index *ix = event_index;
+
+		__atomic_store_n(&event_index, NULL, __ATOMIC_RELEASE);
+		sysfast__defer_free(&ix->rcu);
+	}
+	return 0;
 }
 
 /* insert_locked() for a valid name not found, taking sysfast__lock unless
@@ -463,4 +507,9 @@ const char *sysfast_event_name(sysfast_event_id id)
 size_t sysfast_event_count(void)
 {
 	return __atomic_load_n(&event_count, __ATOMIC_ACQUIRE);
+}
+
+size_t sysfast__event_index_blocks(void)
+{
+	return __atomic_load_n(&event_index, __ATOMIC_ACQUIRE) != NULL;
 }

@@ -295,6 +295,29 @@ sysfast_event_id sysfast__event_intern_len(const char *name, size_t len, bool lo
 /* Lock-free lookup of a valid name; 0 if never interned. */
 sysfast_event_id sysfast__event_lookup(const char *name, size_t len);
 
+/* Heap blocks the name registry keeps for the life of the process besides
+ * the names and the id table's chunks (its index: 0 or 1), for the
+ * tests' leak accounting. */
+size_t sysfast__event_index_blocks(void);
+
+/* The events the library raises itself, written once here. They are
+ * interned from the start, without allocating, as ids 1, 2, ... in this
+ * order: sysfast_init has no names to intern and so nothing to undo when
+ * it fails. */
+#define SYSFAST__BUILTIN_EVENTS(X)                                                                 \
+	X(SYSFAST__EV_ADDAUDITHOOK, "sys.addaudithook")                                            \
+	X(SYSFAST__EV_INTERP_NEW, "cpython.PyInterpreterState_New")                                \
+	X(SYSFAST__EV_INTERP_CLEAR, "cpython.PyInterpreterState_Clear")                            \
+	X(SYSFAST__EV_CLEAR_HOOKS, "cpython._PySys_ClearAuditHooks")
+
+enum sysfast__builtin_event {
+	SYSFAST__EV_NONE, /* ids start at 1 */
+#define SYSFAST__X(id, name) id,
+	SYSFAST__BUILTIN_EVENTS(SYSFAST__X)
+#undef SYSFAST__X
+	    SYSFAST__EV_BUILTIN_END
+};
+
 /* An interned name; immortal, never moves. */
 struct sysfast__event_node {
 	uint64_t hash;
@@ -414,14 +437,10 @@ int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_chan
  * sysfast__lock. */
 void sysfast__audit_commit(struct sysfast__audit_changes *c);
 
-/* Raises `event` as if from inside `interp` (NULL: the caller's current
+/* Raises the built-in event `id` as if from inside `interp` (NULL: the caller's current
  * interpreter) with errors from hooks cleared and the caller's pending
  * error kept. Used for the lifecycle events. */
-void sysfast__audit_lifecycle(struct sysfast_interp *interp, const char *event);
-
-/* Ids of the lifecycle events, interned by sysfast_init. */
-extern sysfast_event_id sysfast__ev_addaudithook, sysfast__ev_interp_new, sysfast__ev_interp_clear,
-    sysfast__ev_clear_hooks;
+void sysfast__audit_lifecycle(struct sysfast_interp *interp, sysfast_event_id id);
 
 /* Maps a new interpreter's view and gives it the slots of the process-wide
  * hooks. Call with sysfast__lock held. Returns 0, or -1 with MemoryError

@@ -47,28 +47,6 @@ static int check_not_finalizing(const char *what)
 	return -1;
 }
 
-static int intern_lifecycle_events(void)
-{
-	static const struct {
-		sysfast_event_id *id;
-		const char *name;
-	} events[] = {
-	    {&sysfast__ev_addaudithook, "sys.addaudithook"},
-	    {&sysfast__ev_interp_new, "cpython.PyInterpreterState_New"},
-	    {&sysfast__ev_interp_clear, "cpython.PyInterpreterState_Clear"},
-	    {&sysfast__ev_clear_hooks, "cpython._PySys_ClearAuditHooks"},
-	};
-
-	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
-		sysfast_event_id id =
-		    sysfast__event_intern_len(events[i].name, strlen(events[i].name), true);
-		if (!id)
-			return -1;
-		*events[i].id = id;
-	}
-	return 0;
-}
-
 int sysfast_init(void)
 {
 	int rc = 0;
@@ -91,10 +69,6 @@ int sysfast_init(void)
 	 * one; a failure here still aborts, inside liburcu
 	 * (docs/robustness.md). */
 	(void)urcu_memb_get_default_call_rcu_data();
-	if (intern_lifecycle_events() < 0) {
-		rc = -1;
-		goto out;
-	}
 	if (sysfast__intern_init() < 0) {
 		rc = -1;
 		goto out;
@@ -156,7 +130,7 @@ sysfast_interp *sysfast_interp_new(void)
 	if (sysfast__check_initialized() < 0
 	    || check_not_finalizing("cannot create an interpreter"))
 		return NULL;
-	if (sysfast_audit_args(sysfast__ev_interp_new, NULL) < 0)
+	if (sysfast_audit_args(SYSFAST__EV_INTERP_NEW, NULL) < 0)
 		return NULL;
 	(void)t;
 	b = sysfast__calloc(1, sizeof(*b));
@@ -227,7 +201,7 @@ int sysfast_interp_destroy(sysfast_interp *interp)
 	interp->dying = true;
 	pthread_mutex_unlock(&sysfast__lock);
 
-	sysfast__audit_lifecycle(interp, "cpython.PyInterpreterState_Clear");
+	sysfast__audit_lifecycle(interp, SYSFAST__EV_INTERP_CLEAR);
 
 	pthread_mutex_lock(&sysfast__lock);
 	interp_release(interp);
@@ -287,9 +261,9 @@ void sysfast_fini(void)
 	 * (fini called from its Clear hook) is left to that destroy. */
 	cds_list_for_each_entry_safe(interp, tmp, &sysfast__interps, link) {
 		if (!interp->is_main && !interp->dying)
-			sysfast__audit_lifecycle(interp, "cpython.PyInterpreterState_Clear");
+			sysfast__audit_lifecycle(interp, SYSFAST__EV_INTERP_CLEAR);
 	}
-	sysfast__audit_lifecycle(&main_interp, "cpython.PyInterpreterState_Clear");
+	sysfast__audit_lifecycle(&main_interp, SYSFAST__EV_INTERP_CLEAR);
 
 	/* Dropped by clearing slots, not by building new snapshots: fini
 	 * allocates nothing, so it finishes, and does all it promises,
