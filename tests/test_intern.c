@@ -706,34 +706,11 @@ static void test_creating_and_finding_need_the_runtime(void **state)
 
 /* ---- allocation failures ---- */
 
-static struct rcu_head drain_marker;
-static bool drain_marker_ran;
-
-static void drain_marker_run(struct rcu_head *head)
-{
-	(void)head;
-	__atomic_store_n(&drain_marker_ran, true, __ATOMIC_RELEASE);
-}
-
-/* Waits until every call_rcu callback queued so far has run (strings
- * freed after their last decref): liburcu's call_rcu worker runs them in
- * the order they were queued, so a marker queued now runs after them.
- * urcu_memb_barrier() would do the same, but ThreadSanitizer reports the
- * hand-off of its own completion block, which liburcu makes with
- * atomics it cannot see. */
-static void call_rcu_drain(void)
-{
-	__atomic_store_n(&drain_marker_ran, false, __ATOMIC_RELAXED);
-	urcu_memb_call_rcu(&drain_marker, drain_marker_run);
-	while (!__atomic_load_n(&drain_marker_ran, __ATOMIC_ACQUIRE))
-		usleep(100);
-}
-
 /* Blocks the library holds once every string handed to call_rcu is
  * freed. Counted from the first sysfast__alloc_fault_set on. */
 static long live_blocks(void)
 {
-	call_rcu_drain();
+	testutil_deferred_frees_wait();
 	return sysfast__alloc_stats().live_blocks;
 }
 

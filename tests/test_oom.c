@@ -64,35 +64,10 @@ static int add_filtered(sysfast_interp *interp, struct counter *c, const char *p
 	return sysfast_interp_add_audit_hook(interp, count_hook, c, &opts);
 }
 
-/*
- * Waits until every block handed to call_rcu so far is freed: a marker
- * goes after them on liburcu's default call_rcu worker, the only one the
- * library uses, which runs callbacks in the order they came. Not
- * urcu_memb_barrier(): it hands a block of liburcu's own to the worker
- * through atomics that ThreadSanitizer cannot see, which it reports as a
- * race.
- */
-static struct rcu_head marker;
-static bool marker_ran;
-
-static void marker_run(struct rcu_head *head)
-{
-	(void)head;
-	__atomic_store_n(&marker_ran, true, __ATOMIC_RELEASE);
-}
-
-static void deferred_frees_wait(void)
-{
-	__atomic_store_n(&marker_ran, false, __ATOMIC_RELAXED);
-	urcu_memb_call_rcu(&marker, marker_run);
-	while (!__atomic_load_n(&marker_ran, __ATOMIC_ACQUIRE))
-		usleep(1000);
-}
-
 /* What is allocated now, once every deferred free has run. */
 static struct sysfast__alloc_stats settled(void)
 {
-	deferred_frees_wait();
+	testutil_deferred_frees_wait();
 	return sysfast__alloc_stats();
 }
 

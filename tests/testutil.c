@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <urcu/urcu-memb.h>
 
 #include "testutil.h"
 
@@ -129,3 +132,20 @@ uint64_t testutil_heap_stop(void)
 	return heap_events;
 }
 #endif
+
+static struct rcu_head deferred_marker;
+static bool deferred_marker_ran;
+
+static void deferred_marker_run(struct rcu_head *head)
+{
+	(void)head;
+	__atomic_store_n(&deferred_marker_ran, true, __ATOMIC_RELEASE);
+}
+
+void testutil_deferred_frees_wait(void)
+{
+	__atomic_store_n(&deferred_marker_ran, false, __ATOMIC_RELAXED);
+	urcu_memb_call_rcu(&deferred_marker, deferred_marker_run);
+	while (!__atomic_load_n(&deferred_marker_ran, __ATOMIC_ACQUIRE))
+		usleep(100);
+}

@@ -35,6 +35,16 @@ int testutil_runtime_down(void **state);
 int testutil_runtime_fresh(void **state);
 
 /*
+ * Waits until every block the library handed to call_rcu so far is freed:
+ * a marker goes after them on liburcu's default call_rcu worker, the only
+ * one the library uses, which runs callbacks in the order they came. Not
+ * urcu_memb_barrier(): it hands a block of liburcu's own to the worker
+ * through atomics that ThreadSanitizer cannot see, which it reports as a
+ * race. Call on a thread that has used the library.
+ */
+void testutil_deferred_frees_wait(void);
+
+/*
  * The calling thread's heap use, for "never allocates" tests:
  * jemalloc's per-thread counters (thread.allocatedp / deallocatedp, read
  * through volatile pointers) where the build links jemalloc, the
