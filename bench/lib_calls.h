@@ -94,4 +94,33 @@
 		sysfast_bench_expect_zero(st, acc != 0, what);                                     \
 	}
 
+/* Writes `n` as 16 hex digits at `out`: a name no other call used. */
+static inline void bench_hex(char *out, uint64_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (int k = 15; k >= 0; k--, n >>= 4)
+		out[k] = digits[n & 15];
+}
+
+/* The allocator probe of bench_add_malloc_context (loaded.h): `acquire`
+ * interns 64 strings never seen before and holds them, `release` drops
+ * them. */
+#define BENCH_MALLOC_PROBE(acquire, release)                                                       \
+	static sysfast_str *acquire##_strings[64];                                                 \
+	static void acquire(void)                                                                  \
+	{                                                                                          \
+		char text[] = "bench.probe.0123456789abcdef";                                      \
+		for (size_t k = 0; k < 64; k++) {                                                  \
+			bench_hex(text + sizeof(text) - 17, k);                                    \
+			acquire##_strings[k] = BENCH_CALL(sysfast_intern)(text, sizeof(text) - 1); \
+		}                                                                                  \
+	}                                                                                          \
+	static void release(void)                                                                  \
+	{                                                                                          \
+		for (size_t k = 0; k < 64; k++)                                                    \
+			if (acquire##_strings[k])                                                  \
+				BENCH_CALL(sysfast_str_decref)(acquire##_strings[k]);              \
+	}
+
 #endif /* SYSFAST_BENCH_LIB_CALLS_H */
