@@ -650,8 +650,8 @@ def main():
     print()
     for line in reference_lines(runs, order, markdown=False) + spell_line(runs):
         print(line)
-    for line in extra_lines[False]:
-        print(line)
+    if extra_lines[False]:
+        print("\n".join(extra_lines[False] + [""]))
     print("Machine: " + machine_line(m))
     print(summary)
 
