@@ -485,10 +485,32 @@ def loading_lines(rows, files, markdown):
         [f"{x} / static-TLS" for x in labels[1:]]
     body = [[r["benchmark"]] + [fmt_ns(r["ns"][x]) for x in labels] +
             [fmt_ratio(r["ratio"][x]) for x in labels[1:]] for r in rows]
-    notes = ["Loading libsysfast: what each way costs (median ns/op; — where a way "
-             "has no such call: the macros need the library linked)."]
-    notes += [f"{label}: {files[label]}" for label in labels if label in files]
+    notes = [bold("Loading libsysfast: what each way costs", markdown) +
+             " (median ns/op; — where a way has no such call: the macros need the "
+             "library linked). The file each way loaded:"]
+    notes += [item(f"{label}: {code(short_path(files[label]), markdown)}", markdown)
+              for label in labels if label in files]
     return notes + [""] + grid(head, body, markdown)
+
+
+def bold(text, markdown):
+    return f"**{text}**" if markdown else text
+
+
+def code(text, markdown):
+    return f"`{text}`" if markdown else text
+
+
+def item(text, markdown):
+    """A list item in Markdown, a line on the console."""
+    return f"- {text}" if markdown else text
+
+
+def short_path(path):
+    """`path` relative to the working directory (the source tree, where
+    tools/bench.sh runs) when it lies inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 def allocator_section(runs_by_alloc):
@@ -511,9 +533,10 @@ def allocator_lines(rows, proofs, markdown):
     head = ["benchmark", "glibc malloc ns/op", "jemalloc ns/op", "glibc / jemalloc"]
     body = [[r["benchmark"], fmt_ns(r["ns"]["glibc"]), fmt_ns(r["ns"]["jemalloc"]),
              fmt_ratio(r["ratio"])] for r in rows]
-    notes = ["The library's allocations: glibc malloc and jemalloc (median ns/op, "
-             "libsysfast dlopened, the allocator chosen at start-up)."]
-    notes += [f"{a}: {proofs[a]}" for a in ALLOCATORS if proofs.get(a)]
+    notes = [bold("The library's allocations: glibc malloc and jemalloc", markdown) +
+             " (median ns/op, libsysfast dlopened, the allocator chosen at start-up). "
+             "Which allocator served each run:"]
+    notes += [item(f"{a}: {proofs[a]}", markdown) for a in ALLOCATORS if proofs.get(a)]
     return notes + [""] + grid(head, body, markdown)
 
 
