@@ -18,6 +18,10 @@
 #include "hooks.h"
 #include "shim.h"
 
+/* The library is linked: its functions are called by name. */
+#define BENCH_CALL(name) (name)
+#include "lib_calls.h"
+
 /* ---- set-up ---- */
 
 static bool bench_fresh_runtime(sysfast_bench_state *st)
@@ -109,14 +113,6 @@ static inline int raise_format(void)
 	return sysfast_audit(BENCH_EVENT, "(si)", "x", 1);
 }
 
-/* The function itself, as C++ or a call through a pointer reaches it: the
- * name is looked up and the format checked on every call, as PySys_Audit
- * does. */
-static inline int raise_format_fn(void)
-{
-	return (sysfast_audit)(BENCH_EVENT, "(si)", "x", 1);
-}
-
 /* ---- bodies ---- */
 
 #define BENCH_AUDIT_BODY(fn, raise)                                                                \
@@ -138,43 +134,9 @@ BENCH_AUDIT_BODY(bm_audit_args2, raise_args2)
 BENCH_AUDIT_BODY(bm_audit_args4, raise_args4)
 BENCH_AUDIT_BODY(bm_audit_filtered, raise_filtered)
 BENCH_AUDIT_BODY(bm_audit_format, raise_format)
-BENCH_AUDIT_BODY(bm_audit_format_fn, raise_format_fn)
-
-/* sysfast_audit_args with an interned id and a tuple built once. */
-static void bm_audit_prebuilt(sysfast_bench_state *st)
-{
-	static const sysfast_arg av[] = {
-	    {SYSFAST_ARG_STR, 1, {.s = "x"}},
-	    {SYSFAST_ARG_INT, 0, {.i = 1}},
-	};
-	static const sysfast_args args = {2, av};
-	sysfast_event_id id = sysfast_event_intern(BENCH_EVENT);
-	int acc = 0;
-
-	if (id == 0 || sysfast_audit_args(id, &args) != 0)
-		sysfast_bench_skip(st, sysfast_err_message());
-	SYSFAST_BENCH_LOOP(st)
-	{
-		int rc = sysfast_audit_args(id, &args);
-		SYSFAST_BENCH_CONSUME(acc, rc);
-	}
-	sysfast_bench_expect_zero(st, acc, "an audit call failed");
-}
-
-static void bm_event_intern(sysfast_bench_state *st)
-{
-	sysfast_event_id want = sysfast_event_intern(BENCH_EVENT);
-	sysfast_event_id acc = 0;
-
-	if (want == 0)
-		sysfast_bench_skip(st, sysfast_err_message());
-	SYSFAST_BENCH_LOOP(st)
-	{
-		sysfast_event_id id = sysfast_event_intern(BENCH_EVENT);
-		SYSFAST_BENCH_CONSUME(acc, id ^ want);
-	}
-	sysfast_bench_expect_zero(st, acc, "interning gave another id");
-}
+BENCH_AUDIT_FORMAT_FN_BODY(bm_audit_format_fn)
+BENCH_AUDIT_ARGS_BODY(bm_audit_prebuilt)
+BENCH_EVENT_INTERN_BODY(bm_event_intern)
 
 /* ---- registration ---- */
 
@@ -204,7 +166,9 @@ void bench_audit_register(const int *threads, size_t n_threads)
 	}
 	reg("sysfast/audit_format/hooks:1", bm_audit_format, bench_setup_hooks, 1);
 	reg("sysfast/audit_format_fn/hooks:1", bm_audit_format_fn, bench_setup_hooks, 1);
+	reg("sysfast/audit_args/nohook", bm_audit_prebuilt, bench_setup_hooks, 0);
 	reg("sysfast/audit_args/hooks:1", bm_audit_prebuilt, bench_setup_hooks, 1);
+	reg("sysfast/audit_args/hooks:8", bm_audit_prebuilt, bench_setup_hooks, 8);
 	reg("sysfast/audit/filtered_of_50", bm_audit_filtered, setup_filtered_50, 0);
 	reg("sysfast/event_intern/known", bm_event_intern, bench_setup_hooks, 0);
 	sysfast_bench_register("sysfast/audit_threads/hooks:1/args:2", bm_audit_args2,

@@ -64,6 +64,10 @@
 #include "hooks.h"
 #include "shim.h"
 
+/* The library is linked: its functions are called by name. */
+#define BENCH_CALL(name) (name)
+#include "lib_calls.h"
+
 /* The string every benchmark here works on: held for the whole run. */
 static sysfast_str *bench_held;
 
@@ -80,24 +84,8 @@ static void setup_held(sysfast_bench_state *st)
 		sysfast_bench_skip(st, sysfast_err_message());
 }
 
-/* A loop of `lookup` on the held string's text; each call must give the
- * held string back (`what` says otherwise). */
-#define BENCH_INTERN_BODY(fn, lookup, what)                                                        \
-	static void fn(sysfast_bench_state *st)                                                    \
-	{                                                                                          \
-		const size_t len = strlen(BENCH_INTERN_NAME);                                      \
-		uintptr_t acc = 0;                                                                 \
-		SYSFAST_BENCH_LOOP(st)                                                             \
-		{                                                                                  \
-			sysfast_str *s = lookup(BENCH_INTERN_NAME, len);                           \
-			SYSFAST_BENCH_CONSUME(acc, (uintptr_t)s ^ (uintptr_t)bench_held);          \
-			sysfast_str_decref(s);                                                     \
-		}                                                                                  \
-		sysfast_bench_expect_zero(st, acc != 0, what);                                     \
-	}
-
-BENCH_INTERN_BODY(bm_intern_known, sysfast_intern, "interning gave another string")
-BENCH_INTERN_BODY(bm_intern_find, sysfast_intern_find, "the lookup gave another string")
+BENCH_INTERN_BODY(bm_intern_known, sysfast_intern, bench_held, "interning gave another string")
+BENCH_INTERN_BODY(bm_intern_find, sysfast_intern_find, bench_held, "the lookup gave another string")
 
 static void bm_getsizeof_str(sysfast_bench_state *st)
 {

@@ -18,8 +18,15 @@
 #include <string.h>
 
 #include "bench.h"
+#include "loaded.h"
 #include "shim.h"
 #include "workload.h"
+
+/* The library is linked: its functions are called by name. */
+#define BENCH_CALL(name) (name)
+#include "lib_calls.h"
+
+BENCH_MALLOC_PROBE(probe_acquire, probe_release)
 
 #define BENCH_MAX_THREAD_COUNTS 16
 
@@ -107,6 +114,19 @@ int main(int argc, char **argv)
 	bench_cpython_register();
 	bench_add_machine_context();
 	sysfast_bench_add_context("thread_counts", thread_list);
+	/* Which libsysfast.so the dynamic linker chose (the static-TLS
+	 * variant this program is linked with, or another one put first by
+	 * LD_LIBRARY_PATH), and whose malloc serves it. */
+	if (!bench_add_library_context((const void *)sysfast_init, "linked")) {
+		bench_cpython_stop();
+		return 1;
+	}
+	if (sysfast_init() != 0) {
+		fprintf(stderr, "sysfast-bench: sysfast_init: %s\n", sysfast_err_message());
+		bench_cpython_stop();
+		return 1;
+	}
+	bench_add_malloc_context(probe_acquire, probe_release);
 
 	rc = sysfast_bench_main(argc, argv);
 	sysfast_fini();

@@ -2,10 +2,14 @@
 //
 // The C face of Google Benchmark (see shim.h): the only C++ in the project.
 //
-// Allocation counters. Bytes come from jemalloc's per-thread totals
+// Allocation counters, wherever jemalloc serves malloc (linked into the
+// program or preloaded; its mallctl is looked up at run time, so that a
+// program may also run on glibc's malloc, where the counters read -1).
+// Bytes come from jemalloc's per-thread totals
 // (thread.allocatedp / thread.deallocatedp: exact, free to read, always
 // on). Counts come from jemalloc's experimental hooks, installed once for
-// the process by sysfast_bench_main(): every malloc, calloc, realloc,
+// the process by sysfast_bench_main() unless the program turned counting
+// off: every malloc, calloc, realloc,
 // aligned allocation and free on any thread calls them, and they bump
 // counters of the calling thread. Installed hooks send jemalloc down its
 // slow path, which costs only in code that allocates; the benchmarks whose
@@ -24,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include <jemalloc/jemalloc.h>
+#include <dlfcn.h>
 
 namespace {
 
@@ -43,6 +47,16 @@ struct jemalloc_hooks {
 	hook_expand expand_hook;
 	void *extra;
 };
+
+using mallctl_fn = int (*)(const char *name, void *oldp, size_t *oldlenp, void *newp,
+                           size_t newlen);
+
+// jemalloc's mallctl where jemalloc serves malloc, else null.
+mallctl_fn jemalloc_ctl()
+{
+	static const mallctl_fn ctl = reinterpret_cast<mallctl_fn>(dlsym(RTLD_DEFAULT, "mallctl"));
+	return ctl;
+}
 
 thread_local uint64_t tl_allocs; // allocations, and reallocs done in place
 thread_local uint64_t tl_frees;
@@ -63,6 +77,7 @@ void count_expand(void *, int, void *, size_t, size_t, uintptr_t, uintptr_t *)
 }
 
 bool counting_installed;
+bool counting_wanted = true;
 
 void install_alloc_counting()
 {
@@ -70,7 +85,9 @@ void install_alloc_counting()
 	void *handle;
 	size_t sz = sizeof(handle);
 
-	if (mallctl("experimental.hooks.install", &handle, &sz, &hooks, sizeof(hooks)) == 0)
+	if (!jemalloc_ctl() || !counting_wanted)
+		return;
+	if (jemalloc_ctl()("experimental.hooks.install", &handle, &sz, &hooks, sizeof(hooks)) == 0)
 		counting_installed = true;
 	else
 		std::fprintf(stderr, "sysfast-bench: jemalloc hooks unavailable: "
@@ -90,7 +107,7 @@ struct thread_bytes {
 	{
 		uint64_t *p;
 		size_t sz = sizeof(p);
-		if (mallctl("thread.allocatedp", &p, &sz, nullptr, 0) == 0)
+		if (jemalloc_ctl() && jemalloc_ctl()("thread.allocatedp", &p, &sz, nullptr, 0) == 0)
 			allocated = p;
 	}
 };
@@ -209,7 +226,8 @@ void finish_counters(sysfast_bench_state *st)
 	double allocs =
 	    counting_installed ? (double)(end.allocs - st->at_start.allocs) / iters : -1;
 	double frees = counting_installed ? (double)(end.frees - st->at_start.frees) / iters : -1;
-	set_alloc_counters(st, allocs, frees, (double)(end.bytes - st->at_start.bytes) / iters);
+	double bytes = jemalloc_ctl() ? (double)(end.bytes - st->at_start.bytes) / iters : -1;
+	set_alloc_counters(st, allocs, frees, bytes);
 }
 
 } // namespace
@@ -234,6 +252,11 @@ void sysfast_bench_register(const char *name, sysfast_bench_fn fn,
 		b->UseManualTime();
 	for (int t : e->threads)
 		b->Threads(t);
+}
+
+void sysfast_bench_count_allocations(bool on)
+{
+	counting_wanted = on;
 }
 
 void sysfast_bench_add_context(const char *key, const char *value)
@@ -262,6 +285,8 @@ int sysfast_bench_main(int argc, char **argv)
 	if (benchmark::ReportUnrecognizedArguments(n, args.data()))
 		return 2;
 	install_alloc_counting();
+	benchmark::AddCustomContext("jemalloc_hooks",
+	                            counting_installed ? "installed" : "not installed");
 	benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
 	return 0;

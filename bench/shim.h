@@ -18,8 +18,9 @@
  * call costs a few nanoseconds, more than the bodies measured here, so it
  * must not be paid per iteration. Every benchmark gets allocation counters
  * (allocs/op, frees/op, B/op, taken from jemalloc on the calling thread over
- * the timed loop only); they are columns on the console and fields in the
- * JSON. This file and shim.cc are the only C++-facing code in the project.
+ * the timed loop only; -1 where jemalloc does not serve malloc); they are
+ * columns on the console and fields in the JSON. This file and shim.cc are
+ * the only C++-facing code in the project.
  */
 #ifndef SYSFAST_BENCH_SHIM_H
 #define SYSFAST_BENCH_SHIM_H
@@ -62,6 +63,14 @@ typedef struct sysfast_bench_options {
  * before sysfast_bench_main(). Not thread-safe. */
 void sysfast_bench_register(const char *name, sysfast_bench_fn fn,
                             const sysfast_bench_options *opts);
+
+/* Whether to count allocations (default true); call before
+ * sysfast_bench_main(). Counting installs jemalloc's hooks, which put every
+ * allocation on jemalloc's slow path: turn it off where the allocations
+ * themselves are timed. allocs/op and frees/op then read -1; B/op, from
+ * jemalloc's per-thread totals, is still counted. The JSON context's
+ * "jemalloc_hooks" says which it was. */
+void sysfast_bench_count_allocations(bool on);
 
 /* Adds a key=value pair to the "context" object of the JSON output. */
 void sysfast_bench_add_context(const char *key, const char *value);

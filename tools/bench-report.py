@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Turns one sysfast-bench JSON run into the benchmark report.
 
-    tools/bench-report.py RAW.json [--out-dir DIR] [--docs DOCDIR] [--check]
+    tools/bench-report.py RAW.json [--also RAW2.json ...] [--out-dir DIR]
+                          [--docs DOCDIR] [--check]
 
 Prints one table: each libsysfast benchmark's median ns/op, its CPython
 baseline's, the speed-up (baseline / libsysfast), the slow-down against its
@@ -13,6 +14,19 @@ report.md (the table, the reference figures and the machine), report.json
 --docs DOCDIR also copies them to DOCDIR as table.md, results.json,
 plot.png and raw.json (the tree docs/benchmarks.md shows). --check exits 1
 when a target fails.
+
+--also adds runs of the other ways of loading libsysfast (tools/bench.sh
+runs sysfast-bench with the default library first on the library path,
+sysfast-bench-dlopen's dlopen/ rows, and its alloc/ rows under glibc's
+malloc and under jemalloc). Each run is labelled by what its binary
+recorded in the JSON context, never by the file's name: which libsysfast
+it loaded (libsysfast_loaded, libsysfast_tls) and whose malloc served it
+(malloc). Two more tables come of them: "Loading libsysfast: what each
+way costs" (each library-function row linked with the static-TLS
+variant, linked with the default library and dlopened, with the ratios to
+the first) and "The library's allocations: glibc malloc and jemalloc"
+(the alloc/ rows under each allocator). --docs copies these runs too,
+under their own names.
 
 Figures are medians over the run's repetitions of CPU time per operation:
 Google Benchmark's cpu_time (the thread's CPU time; for threaded runs, the
@@ -50,6 +64,9 @@ SPEC = {
     "sysfast/audit_format_fn/hooks:1": dict(base="cpython/audit/hooks:1"),
     "sysfast/audit_args/hooks:1": dict(
         base="cpython/audit/hooks:1", limit="limit/fnptr_array/hooks:1/args:2"),
+    "sysfast/audit_args/hooks:8": dict(
+        base="cpython/audit/hooks:8", limit="limit/fnptr_array/hooks:8/args:2"),
+    "sysfast/audit_args/nohook": dict(base="cpython/audit/nohook", limit="limit/flag_branch"),
     # The same call sites without the inline dispatch (C++, or
     # SYSFAST_NO_INLINE_DISPATCH): shown, not held to a target.
     "sysfast/audit_call/hooks:1/args:2": dict(
@@ -411,6 +428,172 @@ def plot(rows, runs, order, path):
     return True
 
 
+# ---- the ways of loading libsysfast, and the allocators (--also) ----
+
+# Each way, as its binary records it in the context (bench/loaded.c:
+# libsysfast_loaded, libsysfast_tls), with the prefix of its rows' names.
+WAYS = [
+    (("linked", "initial-exec"), "linked, static-TLS", "sysfast/"),
+    (("linked", "descriptors"), "linked, default", "sysfast/"),
+    (("dlopen", "descriptors"), "dlopened", "dlopen/"),
+]
+# The library-function rows of sysfast-bench-dlopen (bench_dlopen.c), then
+# call sites that only a linked program has (the macros reach symbols of
+# the library), kept to show what moves with the TLS model and what not.
+LOADING_ROWS = [
+    "audit_args/nohook", "audit_args/hooks:1", "audit_args/hooks:8",
+    "audit_format_fn/hooks:1", "event_intern/known", "intern/known",
+    "audit_call/hooks:1/args:2", "audit_call/hooks:8/args:2",
+    "audit/nohook", "audit/hooks:1/args:2",
+]
+ALLOCATORS = ["glibc", "jemalloc"]
+
+
+def way_of(data):
+    c = data.get("context", {})
+    return (c.get("libsysfast_loaded"), c.get("libsysfast_tls"))
+
+
+def allocator_of(data):
+    """'glibc' or 'jemalloc' from the context's malloc, else None."""
+    m = data.get("context", {}).get("malloc", "")
+    return next((a for a in ALLOCATORS if m.startswith(a)), None)
+
+
+def loading_section(runs_by_way):
+    """The loading table's rows, or None with fewer than two ways."""
+    if sum(1 for w, _, _ in WAYS if w in runs_by_way) < 2:
+        return None
+    rows = []
+    for name in LOADING_ROWS:
+        row = {"benchmark": name, "ns": {}, "ratio": {}}
+        for way, label, prefix in WAYS:
+            r = runs_by_way.get(way, {}).get(prefix + name)
+            row["ns"][label] = r["median"] if r else None
+        ref = row["ns"][WAYS[0][1]]
+        for _, label, _ in WAYS[1:]:
+            v = row["ns"][label]
+            row["ratio"][label] = v / ref if v and ref else None
+        if any(v is not None for v in row["ns"].values()):
+            rows.append(row)
+    return rows
+
+
+def loading_lines(rows, files, markdown):
+    labels = [label for _, label, _ in WAYS]
+    head = ["benchmark"] + [f"{x} ns/op" for x in labels] + \
+        [f"{x} / static-TLS" for x in labels[1:]]
+    body = [[r["benchmark"]] + [fmt_ns(r["ns"][x]) for x in labels] +
+            [fmt_ratio(r["ratio"][x]) for x in labels[1:]] for r in rows]
+    notes = [bold("Loading libsysfast: what each way costs", markdown) +
+             " (median ns/op; — where a way has no such call: the macros need the "
+             "library linked). The file each way loaded:"]
+    notes += [item(f"{label}: {code(short_path(files[label]), markdown)}", markdown)
+              for label in labels if label in files]
+    return notes + [""] + grid(head, body, markdown)
+
+
+def bold(text, markdown):
+    return f"**{text}**" if markdown else text
+
+
+def code(text, markdown):
+    return f"`{text}`" if markdown else text
+
+
+def item(text, markdown):
+    """A list item in Markdown, a line on the console."""
+    return f"- {text}" if markdown else text
+
+
+def short_path(path):
+    """`path` relative to the working directory (the source tree, where
+    tools/bench.sh runs) when it lies inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def allocator_section(runs_by_alloc):
+    """The allocator table's rows, or None unless both allocators ran."""
+    if not all(a in runs_by_alloc for a in ALLOCATORS):
+        return None
+    names = []
+    for a in ALLOCATORS:
+        names += [k for k in runs_by_alloc[a] if k.startswith("alloc/") and k not in names]
+    rows = []
+    for name in names:
+        ns = {a: runs_by_alloc[a].get(name, {}).get("median") for a in ALLOCATORS}
+        rows.append({"benchmark": name, "ns": ns,
+                     "ratio": ns["glibc"] / ns["jemalloc"]
+                     if ns["glibc"] and ns["jemalloc"] else None})
+    return rows
+
+
+def allocator_lines(rows, proofs, markdown):
+    head = ["benchmark", "glibc malloc ns/op", "jemalloc ns/op", "glibc / jemalloc"]
+    body = [[r["benchmark"], fmt_ns(r["ns"]["glibc"]), fmt_ns(r["ns"]["jemalloc"]),
+             fmt_ratio(r["ratio"])] for r in rows]
+    notes = [bold("The library's allocations: glibc malloc and jemalloc", markdown) +
+             " (median ns/op, libsysfast dlopened, the allocator chosen at start-up). "
+             "Which allocator served each run:"]
+    notes += [item(f"{a}: {proofs[a]}", markdown) for a in ALLOCATORS if proofs.get(a)]
+    return notes + [""] + grid(head, body, markdown)
+
+
+def grid(head, body, markdown):
+    """A table: Markdown, or columns aligned for the console (the first
+    left, the others right)."""
+    if markdown:
+        return ["| " + " | ".join(head) + " |",
+                "|" + "|".join(["---"] + ["--:"] * (len(head) - 1)) + "|"] + \
+            ["| " + " | ".join(row) + " |" for row in body]
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(head)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return [line(head), line(["-" * w for w in widths])] + [line(row) for row in body]
+
+
+def extra_sections(main_data, main_runs, also):
+    """The loading and allocator tables (their report.json parts and their
+    lines for the console and Markdown) from the main run and --also runs."""
+    by_way, files, by_alloc, proofs = {}, {}, {}, {}
+    for data, runs, path in [(main_data, main_runs, "main run")] + also:
+        way = way_of(data)
+        label, prefix = next(((lb, p) for w, lb, p in WAYS if w == way), (None, None))
+        # A run counts as its way's only if it has rows of that way (the
+        # glibc run of sysfast-bench-dlopen has only alloc/ rows).
+        if label and any(k.startswith(prefix) for k in runs):
+            if way in by_way:
+                raise SystemExit(f"bench-report: {path} and {files[label]} are both "
+                                 f"'{label}' runs: cannot tell them apart")
+            by_way[way] = runs
+            files[label] = data["context"].get("libsysfast_file", "?")
+        alloc = allocator_of(data)
+        if alloc and any(k.startswith("alloc/") for k in runs):
+            if alloc in by_alloc:
+                raise SystemExit(f"bench-report: two {alloc} runs of the alloc/ rows")
+            by_alloc[alloc] = runs
+            proofs[alloc] = data["context"].get("malloc_proof")
+            # The counting hooks put jemalloc on its slow path: say so.
+            if data["context"].get("jemalloc_hooks") == "installed":
+                proofs[alloc] += " (allocation counting hooks installed)"
+    out = {}
+    lines = {True: [], False: []}
+    loading = loading_section(by_way)
+    if loading:
+        out["loading"] = {"files": files, "rows": loading}
+        for md in (True, False):
+            lines[md] += [""] + loading_lines(loading, files, md)
+    allocs = allocator_section(by_alloc)
+    if allocs:
+        out["allocators"] = {"proof": proofs, "rows": allocs}
+        for md in (True, False):
+            lines[md] += [""] + allocator_lines(allocs, proofs, md)
+    return out, lines
+
+
 BEGIN = "<!-- BEGIN bench-report"
 END = "<!-- END bench-report -->"
 
@@ -466,6 +649,8 @@ def lscpu_summary():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("raw", help="JSON written by sysfast-bench --benchmark_out")
+    ap.add_argument("--also", action="append", default=[], metavar="RAW",
+                    help="a run of another way of loading libsysfast (repeatable)")
     ap.add_argument("--out-dir", help="where to write report.{md,json,png}")
     ap.add_argument("--docs", metavar="DOCDIR", help="also copy the report to DOCDIR")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target fails")
@@ -477,12 +662,19 @@ def main():
         raise SystemExit(f"bench-report: no libsysfast benchmark in {args.raw}")
     m = machine(data)
     summary = summary_line(rows)
+    also = []
+    for path in args.also:
+        a_data, a_runs, _ = load(path)
+        also.append((a_data, a_runs, path))
+    extra, extra_lines = extra_sections(data, runs, also)
 
     print()
     print("\n".join(table_lines(rows, markdown=False)))
     print()
     for line in reference_lines(runs, order, markdown=False) + spell_line(runs):
         print(line)
+    if extra_lines[False]:
+        print("\n".join(extra_lines[False] + [""]))
     print("Machine: " + machine_line(m))
     print(summary)
 
@@ -491,6 +683,7 @@ def main():
     md = table_lines(rows, markdown=True) + [""] + reference_lines(runs, order, True)
     for line in spell_line(runs):
         md += ["", line]
+    md += extra_lines[True]
     md += ["", "Machine: " + machine_line(m), "", summary[0].upper() + summary[1:]]
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
@@ -499,6 +692,7 @@ def main():
                    "references": {k: runs[k]["median"] for k in order
                                   if k.startswith(("cpython/", "limit/"))},
                    "indirect_call_penalty": indirect_penalty(runs),
+                   **extra,
                    "summary": summary}, f, indent=1, ensure_ascii=False)
     have_plot = plot(rows, runs, order, os.path.join(out, "report.png"))
     print(f"Wrote {out}/report.md, report.json" + (", report.png" if have_plot else ""))
@@ -510,6 +704,8 @@ def main():
             if os.path.exists(os.path.join(out, src)):
                 shutil.copyfile(os.path.join(out, src), os.path.join(args.docs, dst))
         shutil.copyfile(args.raw, os.path.join(args.docs, "raw.json"))
+        for path in args.also:
+            shutil.copyfile(path, os.path.join(args.docs, os.path.basename(path)))
         print(f"Copied the report to {args.docs}/")
         page = args.docs.rstrip("/") + ".md"
         if os.path.exists(page):

@@ -5,6 +5,16 @@
 # it - libsysfast, CPython 3.11 and the reference limits in one binary and
 # one run - and prints the report table (tools/bench-report.py).
 #
+# Each process round also measures the other ways of loading libsysfast,
+# one process each, interleaved with the main one: the same sysfast-bench
+# with the default libsysfast.so first on the library path (the rows that
+# depend on the TLS model, and two inline rows that should not move);
+# sysfast-bench-dlopen's dlopen/ rows under jemalloc (preloaded, as
+# sysfast-bench links it); and its alloc/ rows under glibc's malloc and
+# under jemalloc (preloaded, without the counting hooks that would put it
+# on its slow path). The report's "Loading libsysfast" and allocator
+# tables come from these.
+#
 #   tools/bench.sh                 quick suite (about 1 minute; < 3 on 2 cores)
 #   tools/bench.sh --full          full suite: 48 repetitions of 0.1 s,
 #                                  threads up to the number of CPUs (max 16)
@@ -12,14 +22,18 @@
 #                                  (default 3 quick, 4 full; 1: one process)
 #   tools/bench.sh --update-docs   also copy the report to docs/benchmarks/
 #   tools/bench.sh --check         exit 1 when a target of issue 4 fails
-#   tools/bench.sh [...] -- ARGS   ARGS go to sysfast-bench as well
-#                                  (e.g. --benchmark_filter=audit/nohook)
+#   tools/bench.sh [...] -- ARGS   ARGS go to the main sysfast-bench run
+#                                  (e.g. --benchmark_filter=audit/nohook);
+#                                  the other ways run their fixed rows
 #
 # Each run writes bench/results/<time>-<suite>/: raw.json (every
 # repetition of every process, merged by tools/bench-merge.py; each
-# process's own Google Benchmark JSON is raw-<n>.json), console.txt (their
-# console tables, with the allocation counters), report.md, report.json and report.png; bench/results/latest
-# points at the newest. BUILD_ROOT=dir puts the build under dir/ instead
+# process's own Google Benchmark JSON is raw-<n>.json), the other ways'
+# raw-default.json, raw-dlopen.json, raw-alloc-glibc.json and
+# raw-alloc-jemalloc.json (merged the
+# same way from raw-<way>-<n>.json), console.txt (the console tables of
+# every process, with the allocation counters), report.md, report.json
+# and report.png; bench/results/latest points at the newest. BUILD_ROOT=dir puts the build under dir/ instead
 # of build/; JOBS=n sets compile parallelism (default 2). See
 # docs/benchmarks.md.
 set -euo pipefail
@@ -44,7 +58,7 @@ while [ $# -gt 0 ]; do
 		break
 		;;
 	-h | --help)
-		sed -n '4,22p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '4,35p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) extra+=("$1") ;;
@@ -63,10 +77,23 @@ fi
 meson compile -C "$dir" -j "$jobs" >/dev/null
 
 bench=$dir/bench/sysfast-bench
-if [ ! -x "$bench" ]; then
-	echo "bench.sh: $bench was not built" >&2
+bench_dlopen=$dir/bench/sysfast-bench-dlopen
+for b in "$bench" "$bench_dlopen"; do
+	if [ ! -x "$b" ]; then
+		echo "bench.sh: $b was not built" >&2
+		exit 1
+	fi
+done
+jemalloc=$(/sbin/ldconfig -p | awk '/libjemalloc\.so\.2 / {print $NF; exit}')
+if [ -z "$jemalloc" ]; then
+	echo "bench.sh: libjemalloc.so.2 not found (ldconfig -p)" >&2
 	exit 1
 fi
+# The rows of sysfast-bench that the default library changes: the
+# library-function paths; and two inline call sites, which reach the
+# thread state with the program's own initial-exec access whichever
+# library is loaded, to show that they do not move.
+default_rows='^sysfast/(audit_args/|audit_format_fn/|audit_call/|event_intern/|intern/known|audit/nohook|audit/hooks:1/args:2)'
 
 # Quick: 12 repetitions of 0.1 s each, in 3 processes of 4. Full: 48 of
 # 0.1 s in 4 processes of 12, and the threaded dispatch at 1, 2, 4, ... up
@@ -102,25 +129,59 @@ mkdir -p "$out"
 echo "bench.sh: $suite suite on $cpus CPUs (threads $threads, $procs processes);" \
 	"log: $out/console.txt"
 start=$SECONDS
-raws=()
-for p in $(seq 1 "$procs"); do
-	echo "== process $p of $procs" >>"$out/console.txt"
-	if ! "$bench" "${runs[@]}" --threads="$threads" \
+# run_way NAME FILE [ENV=VALUE...] -- COMMAND...: one process of one way,
+# its JSON in FILE, its console appended to console.txt.
+run_way() {
+	local name=$1 file=$2 env=()
+	shift 2
+	while [ "$1" != -- ]; do
+		env+=("$1")
+		shift
+	done
+	shift
+	echo "== $name" >>"$out/console.txt"
+	if ! env "${env[@]}" "$@" "${runs[@]}" \
 		--benchmark_enable_random_interleaving=true \
 		--benchmark_context=suite="$suite" \
-		--benchmark_out="$out/raw-$p.json" --benchmark_out_format=json \
-		"${extra[@]}" >>"$out/console.txt" 2>&1; then
+		--benchmark_out="$file" --benchmark_out_format=json >>"$out/console.txt" 2>&1; then
 		tail -n 20 "$out/console.txt" >&2
-		echo "bench.sh: sysfast-bench failed; see $out/console.txt" >&2
+		echo "bench.sh: $name failed; see $out/console.txt" >&2
 		exit 1
 	fi
+}
+
+raws=() default_raws=() dlopen_raws=() glibc_raws=() jemalloc_raws=()
+for p in $(seq 1 "$procs"); do
+	run_way "process $p of $procs" "$out/raw-$p.json" -- \
+		"$bench" --threads="$threads" "${extra[@]}"
 	raws+=("$out/raw-$p.json")
+	run_way "process $p of $procs, default libsysfast.so on LD_LIBRARY_PATH" \
+		"$out/raw-default-$p.json" LD_LIBRARY_PATH="$dir/core" -- \
+		"$bench" --benchmark_filter="$default_rows"
+	default_raws+=("$out/raw-default-$p.json")
+	run_way "process $p of $procs, dlopen, jemalloc preloaded" \
+		"$out/raw-dlopen-$p.json" LD_PRELOAD="$jemalloc" -- \
+		"$bench_dlopen" --benchmark_filter='^dlopen/'
+	dlopen_raws+=("$out/raw-dlopen-$p.json")
+	run_way "process $p of $procs, allocating paths, glibc malloc" \
+		"$out/raw-alloc-glibc-$p.json" -- "$bench_dlopen" --benchmark_filter='^alloc/'
+	glibc_raws+=("$out/raw-alloc-glibc-$p.json")
+	run_way "process $p of $procs, allocating paths, jemalloc preloaded" \
+		"$out/raw-alloc-jemalloc-$p.json" LD_PRELOAD="$jemalloc" -- \
+		"$bench_dlopen" --no-alloc-hooks --benchmark_filter='^alloc/'
+	jemalloc_raws+=("$out/raw-alloc-jemalloc-$p.json")
 done
 /usr/bin/python3 tools/bench-merge.py "${raws[@]}" -o "$out/raw.json"
+/usr/bin/python3 tools/bench-merge.py "${default_raws[@]}" -o "$out/raw-default.json"
+/usr/bin/python3 tools/bench-merge.py "${dlopen_raws[@]}" -o "$out/raw-dlopen.json"
+/usr/bin/python3 tools/bench-merge.py "${glibc_raws[@]}" -o "$out/raw-alloc-glibc.json"
+/usr/bin/python3 tools/bench-merge.py "${jemalloc_raws[@]}" -o "$out/raw-alloc-jemalloc.json"
 echo "bench.sh: ran in $((SECONDS - start)) s"
 ln -sfn "$(basename "$out")" bench/results/latest
 
-report=(/usr/bin/python3 tools/bench-report.py "$out/raw.json" --out-dir "$out")
+report=(/usr/bin/python3 tools/bench-report.py "$out/raw.json" --out-dir "$out"
+	--also "$out/raw-default.json" --also "$out/raw-dlopen.json"
+	--also "$out/raw-alloc-glibc.json" --also "$out/raw-alloc-jemalloc.json")
 [ "$update_docs" = 1 ] && report+=(--docs docs/benchmarks)
 [ "$check" = 1 ] && report+=(--check)
 "${report[@]}"

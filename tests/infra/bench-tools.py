@@ -29,9 +29,10 @@ def check(cond, what):
         failures.append(what)
 
 
-def run_json(path, times, allocs=0.0):
+def run_json(path, times, allocs=0.0, context=None):
     """Writes a run: {name: ns} with three repetitions each; names ending
-    in /manual_time report real_time, as CPython's baselines do."""
+    in /manual_time report real_time, as CPython's baselines do. `context`
+    adds to the JSON context (what the binary recorded it loaded)."""
     benchmarks = []
     for family, (name, ns) in enumerate(times.items()):
         manual = name.endswith("/manual_time")
@@ -48,7 +49,7 @@ def run_json(path, times, allocs=0.0):
             })
     with open(path, "w") as f:
         json.dump({"context": {"date": "2026-11-21T00:00:00+00:00", "num_cpus": 2,
-                               "mhz_per_cpu": 2500},
+                               "mhz_per_cpu": 2500, **(context or {})},
                    "benchmarks": benchmarks}, f)
 
 
@@ -57,9 +58,14 @@ def tool(*args):
     return p.returncode, p.stdout + p.stderr
 
 
-def row(out, name):
-    """The report's table line for `name`, split into cells."""
-    for line in out.splitlines():
+def row(out, name, after=None):
+    """The report's table line for `name`, split into cells; with `after`,
+    the first such line after the line that starts with `after`."""
+    lines = out.splitlines()
+    if after:
+        lines = lines[next((i for i, x in enumerate(lines) if x.startswith(after)),
+                           len(lines)):]
+    for line in lines:
         cells = line.split()
         if cells and cells[0] == name:
             return cells
@@ -136,6 +142,63 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out = tool(REPORT, fr, "--out-dir", tmp, "--check")
     check(rc == 1 and "failing: frames/untraced (≤1.5× limit)" in out,
           "1.6x the runtime's own fails the frame chain's target")
+
+    # The ways of loading: each run labelled by the library its binary says
+    # it loaded, whatever the order of --also.
+    def ctx(loaded, tls, malloc="jemalloc 5.3.0", path="/x/libsysfast.so.0"):
+        return {"libsysfast_loaded": loaded, "libsysfast_tls": tls,
+                "libsysfast_file": path, "malloc": malloc,
+                "malloc_proof": f"{malloc} moved"}
+    static_run = os.path.join(tmp, "static.json")
+    run_json(static_run, dict(BASE, **{"sysfast/audit_args/hooks:1": 7.0,
+                                       "sysfast/intern/known": 20.0}),
+             context=ctx("linked", "initial-exec", path="/x/static-tls/libsysfast.so.0"))
+    default_run = os.path.join(tmp, "default.json")
+    run_json(default_run, {"sysfast/audit_args/hooks:1": 14.0, "sysfast/intern/known": 25.0,
+                           "sysfast/audit/hooks:1/args:2": 12.0},
+             context=ctx("linked", "descriptors"))
+    dlopen_run = os.path.join(tmp, "dlopen.json")
+    run_json(dlopen_run, {"dlopen/audit_args/hooks:1": 28.0, "dlopen/intern/known": 40.0,
+                          "alloc/intern/new": 200.0,
+                          "alloc/add_audit_hook/manual_time": 5000.0},
+             context=ctx("dlopen", "descriptors"))
+    glibc_run = os.path.join(tmp, "glibc.json")
+    run_json(glibc_run, {"alloc/intern/new": 300.0,
+                         "alloc/add_audit_hook/manual_time": 6000.0},
+             context=ctx("dlopen", "descriptors", malloc="glibc 2.36"))
+    rc, out = tool(REPORT, static_run, "--out-dir", tmp, "--also", glibc_run,
+                   "--also", dlopen_run, "--also", default_run)
+    check(rc == 0 and "Loading libsysfast: what each way costs" in out,
+          "report shows the loading table given the other ways' runs")
+    cells = row(out, "audit_args/hooks:1", after="Loading libsysfast")
+    check(cells == ["audit_args/hooks:1", "7.00", "14.0", "28.0", "2.00×", "4.00×"],
+          "the loading row has each way's ns/op and the ratios to static TLS (2x, 4x)")
+    cells = row(out, "audit/hooks:1/args:2", after="Loading libsysfast")
+    check(cells is not None and cells[3] == "—",
+          "a macro row has no dlopen figure")
+    check("linked, static-TLS: /x/static-tls/libsysfast.so.0" in out,
+          "the loading table names the file each way loaded")
+    cells = row(out, "alloc/intern/new")
+    check(cells == ["alloc/intern/new", "300", "200", "1.50×"],
+          "the allocator table has glibc's and jemalloc's figures and their ratio")
+    check(row(out, "alloc/add_audit_hook") is not None and "glibc 2.36 moved" in out,
+          "... the manual-time row by its stable name, and each allocator's proof")
+    with open(os.path.join(tmp, "report.json")) as f:
+        rep = json.load(f)
+    check(rep["loading"]["rows"][0]["benchmark"] == "audit_args/hooks:1"
+          and abs(rep["loading"]["rows"][0]["ratio"]["dlopened"] - 4.0) < 1e-9
+          and rep["allocators"]["rows"][0]["ns"]["glibc"] == 300.0,
+          "report.json carries both tables")
+    with open(os.path.join(tmp, "report.md")) as f:
+        md = f.read()
+    check("| audit_args/hooks:1 | 7.00 | 14.0 | 28.0 | 2.00× | 4.00× |" in md,
+          "the Markdown report has the loading table")
+    rc, out = tool(REPORT, static_run, "--out-dir", tmp, "--also", static_run)
+    check(rc != 0 and "cannot tell them apart" in out,
+          "two runs that loaded the same way are refused")
+    rc, out = tool(REPORT, good, "--out-dir", tmp)
+    check(rc == 0 and "Loading libsysfast" not in out,
+          "no loading table from a run that recorded no library")
 
     # The regression guard: 15% slower fails at the default 10%, 5% does not.
     after = os.path.join(tmp, "after.json")

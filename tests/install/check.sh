@@ -75,6 +75,42 @@ else
 	fail "pkg-config --cflags --libs sysfast"
 fi
 
+# The default library loads into a process that did not link it: dlopen
+# from python3 (ctypes), with nothing in the environment.
+if command -v python3 >/dev/null; then
+	if out=$(env -u LD_LIBRARY_PATH -u LD_PRELOAD python3 -c \
+		'import ctypes, sys; lib = ctypes.CDLL(sys.argv[1]); sys.exit(lib.sysfast_init())' \
+		"$libdir/libsysfast.so.0" 2>&1); then
+		echo "ctypes.CDLL(${libdir#"$root"}/libsysfast.so.0): loaded, sysfast_init() = 0"
+	else
+		fail "the installed libsysfast.so.0 does not load with dlopen: $out"
+	fi
+fi
+
+# The static-TLS variant: same soname in its own directory, chosen with
+# pkg-config sysfast-static-tls, which also puts that directory on the
+# program's run path (here under DESTDIR, so LD_LIBRARY_PATH stands in).
+ie_dir=$libdir/sysfast-static-tls
+[ -e "$ie_dir/libsysfast.so.0" ] || fail "sysfast-static-tls/libsysfast.so.0 is not installed"
+if flags=$(pkg-config --cflags --libs sysfast-static-tls); then
+	echo "pkg-config --cflags --libs sysfast-static-tls: $flags"
+	# shellcheck disable=SC2086
+	if "${cc[@]}" -Wall -Wextra -Werror "$here/consumer.c" $flags -o "$tmp/consumer-ie"; then
+		readelf -d "$tmp/consumer-ie" | grep -q 'R.*PATH.*sysfast-static-tls' \
+			|| fail "consumer-ie has no run path to sysfast-static-tls"
+		loaded=$(LD_LIBRARY_PATH=$ie_dir ldd "$tmp/consumer-ie" | grep libsysfast)
+		case "$loaded" in
+		*sysfast-static-tls*) ;;
+		*) fail "consumer-ie does not load the static-TLS variant: $loaded" ;;
+		esac
+		LD_LIBRARY_PATH=$ie_dir "$tmp/consumer-ie" || fail "consumer (static-TLS) exited with status $?"
+	else
+		fail "consumer does not build with pkg-config sysfast-static-tls"
+	fi
+else
+	fail "pkg-config --cflags --libs sysfast-static-tls"
+fi
+
 # Static: libsysfast.a and its Requires.private/Libs.private, -static.
 if flags=$(pkg-config --static --cflags --libs sysfast); then
 	echo "pkg-config --static --cflags --libs sysfast: $flags"

@@ -273,8 +273,7 @@ struct sysfast__audit_thread {
 
 /* Nonzero while any hook is registered in the running runtime. */
 SYSFAST_API extern unsigned sysfast__audit_enabled;
-SYSFAST_API extern __thread struct sysfast__audit_thread sysfast__audit_tls
-    __attribute__((tls_model("initial-exec")));
+SYSFAST_API extern __thread struct sysfast__audit_thread sysfast__audit_tls;
 
 SYSFAST_API SYSFAST_NOPLT int sysfast__audit_site(struct sysfast__site *site, const char *name,
                                                   const sysfast_args *args);

@@ -223,8 +223,7 @@ static inline bool sysfast__trace_active(void)
 
 /* The head of the calling thread's frame chain: its innermost entered
  * frame. Only that thread reads or writes it. */
-SYSFAST_API extern __thread sysfast_frame *sysfast__frame_top
-    __attribute__((tls_model("initial-exec")));
+SYSFAST_API extern __thread sysfast_frame *sysfast__frame_top;
 
 #if !defined(SYSFAST_NO_INLINE_DISPATCH) && !defined(SYSFAST_BUILDING_LIBRARY)
 static inline int sysfast__frame_enter_fast(sysfast_frame *f)
