@@ -9,10 +9,8 @@
  * liburcu, bound to the main interpreter) on its first use of the library
  * and torn down when it exits.
  *
- * libsysfast keeps its per-thread state in initial-exec TLS, as liburcu
- * and jemalloc do: link it into the program (or preload it) rather than
- * dlopen() it. On Debian 12, dlopen() fails in liburcu-memb itself ("cannot
- * allocate memory in static TLS block"); see docs/building.md.
+ * The library may be linked or loaded with dlopen(), from any thread;
+ * docs/building.md ("Loading libsysfast") says what each way costs.
  */
 #ifndef SYSFAST_RUNTIME_H
 #define SYSFAST_RUNTIME_H
