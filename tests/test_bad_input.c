@@ -737,6 +737,17 @@ static long run_add_ex_null_options(const struct row *r)
 	return rc;
 }
 
+static long run_add_ex_unknown_flags(const struct row *r)
+{
+	const sysfast_hook_options opts = {SYSFAST_HOOK_CANTRACE | 0x80u, NULL, 0};
+	int rc = sysfast_add_audit_hook_ex(rec_hook, &other, &opts);
+
+	(void)r;
+	probe();
+	assert_int_equal(other.calls, 0);
+	return rc;
+}
+
 static long run_interp_add_null_fn(const struct row *r)
 {
 	(void)r;
@@ -2052,6 +2063,7 @@ static const struct row rows[] = {
 	ROW(RUNNING, "sysfast_add_audit_hook", "(NULL, ud)", run_add_null_fn, NULL, "-1", VALUE_ERROR, "audit hook function is NULL"),
 	ROW(AFTER_FINI, "sysfast_add_audit_hook", "(NULL, ud) before init", run_add_null_fn, NULL, "-1", VALUE_ERROR, "audit hook function is NULL"),
 	ROW(RUNNING, "sysfast_add_audit_hook_ex", "(NULL, ud, NULL)", run_add_ex_null_fn, NULL, "-1", VALUE_ERROR, "audit hook function is NULL"),
+	ROW(RUNNING, "sysfast_add_audit_hook_ex", "(fn, ud, {flags = CANTRACE | 0x80})", run_add_ex_unknown_flags, NULL, "-1", VALUE_ERROR, "unknown flags 0x80"),
 	ROW(RUNNING, "sysfast_add_audit_hook_ex", "(fn, ud, NULL options)", run_add_ex_null_options, NULL, "0", NO_ERROR, NULL),
 	ROW(RUNNING, "sysfast_add_audit_hook_ex", "(events set, n_events 0)", run_add_pattern_n_zero, NULL, "-1", VALUE_ERROR, "n_events is 0"),
 	ROW(RUNNING, "sysfast_add_audit_hook_ex", "(events[1] NULL)", run_add_pattern_null_entry, NULL, "-1", VALUE_ERROR, "events[1] is NULL"),

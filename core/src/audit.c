@@ -1066,6 +1066,13 @@ void sysfast__audit_clear_hooks_event(struct sysfast_interp *main_interp)
 /* Validates options; returns the number of patterns, or -1 (ValueError). */
 static long check_options(const sysfast_hook_options *opts)
 {
+	/* A flag this version does not know would be silently ignored, and
+	 * the caller would believe it in force. */
+	if (opts && (opts->flags & ~(unsigned)SYSFAST_HOOK_CANTRACE)) {
+		sysfast_err_format(sysfast_ValueError, "hook options: unknown flags 0x%x",
+		                   opts->flags & ~(unsigned)SYSFAST_HOOK_CANTRACE);
+		return -1;
+	}
 	if (!opts || !opts->events)
 		return 0;
 	if (opts->n_events == 0) {

@@ -57,7 +57,8 @@ SYSFAST_API int sysfast_add_audit_hook(sysfast_audit_hook fn, void *userdata);
 
 /* As sysfast_add_audit_hook, with options (NULL: none). A bad pattern (a
  * '*' anywhere but last, empty, over-long or invalid UTF-8, a NULL entry,
- * or events != NULL with n_events == 0) gives sysfast_ValueError. */
+ * or events != NULL with n_events == 0) or a flag other than
+ * SYSFAST_HOOK_CANTRACE gives sysfast_ValueError. */
 SYSFAST_API int sysfast_add_audit_hook_ex(sysfast_audit_hook fn, void *userdata,
                                           const sysfast_hook_options *opts);
 
