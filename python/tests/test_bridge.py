@@ -3,6 +3,8 @@
 and an import that cannot install the hook fails."""
 import sys
 
+import pytest
+
 import sysfast
 from conftest import run_python
 
@@ -99,3 +101,10 @@ def test_a_second_import_adds_no_second_hook():
         sys.audit("t.once")
     """)
     assert proc.stdout.split() == ["t.once"]
+
+
+def test_a_name_libsysfast_cannot_hold_fails_the_operation(subscribed):
+    # Not forwarding it would let a long name slip past a policy on "*".
+    subscribed(lambda e, a: None, "sysfast.test.bridge.long")
+    with pytest.raises(ValueError):
+        sys.audit("sysfast.test.bridge." + "x" * 300)
