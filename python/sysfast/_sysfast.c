@@ -597,7 +597,8 @@ static int deny_hook(sysfast_event_id id, const char *name, const sysfast_args *
 	return fail_with_python_error();
 }
 
-PyDoc_STRVAR(deny_doc, "deny(events, exception=PermissionError, message=None)\n--\n\n"
+/* No "--" line: a text signature cannot name a class as a default. */
+PyDoc_STRVAR(deny_doc, "deny(events, exception=PermissionError, message=None)\n\n"
                        "Refuse every operation whose audit event matches `events` (patterns\n"
                        "as for subscribe()) by raising `exception` (a BaseException\n"
                        "subclass) with `message` (default: \"<event>: denied by a sysfast\n"

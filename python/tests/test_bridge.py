@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The native hook: CPython's events reach libsysfast, arguments uncopied,
 and an import that cannot install the hook fails."""
+import inspect
 import sys
 
 import pytest
@@ -13,6 +14,14 @@ def test_import_exposes_the_api():
     for name in sysfast.__all__:
         assert getattr(sysfast, name).__doc__, name
     assert isinstance(sysfast.libsysfast_version, str)
+    assert str(inspect.signature(sysfast.subscribe)) == "(hook, events=None, *, removable=False)"
+    assert sysfast.deny.__doc__.startswith(
+        "deny(events, exception=PermissionError, message=None)\n")
+
+
+def test_subscription_handles_come_from_subscribe_only():
+    with pytest.raises(TypeError):
+        sysfast.Subscription()
 
 
 def test_every_event_reaches_the_bridge():
