@@ -2,11 +2,11 @@
 /*
  * sysfast._sysfast - libsysfast's audit hooks for Python programs.
  *
- * The bridge: at the first import, one native CPython hook
- * (PySys_AddAuditHook) goes in, and it hands every CPython audit event to
- * libsysfast's dispatch. Subscriptions and deny policies are libsysfast
- * hooks with event filters, so matching, ordering and sealing are
- * libsysfast's own; CPython calls native hooks before every
+ * The bridge: at import, one native CPython hook (PySys_AddAuditHook)
+ * goes in, once for each time CPython starts, and it hands every CPython
+ * audit event to libsysfast's dispatch. Subscriptions and deny policies
+ * are libsysfast hooks with event filters, so matching, ordering and
+ * sealing are libsysfast's own; CPython calls native hooks before every
  * sys.addaudithook hook, so they all run first.
  *
  * libsysfast is linked statically into this module: the copy is private
@@ -33,8 +33,6 @@
  * hook knows it by its address. */
 static const char bridge_check_event[] = "sysfast.import";
 
-static bool bridge_added;    /* PySys_AddAuditHook returned 0 */
-static bool bridge_verified; /* and the check event arrived */
 static bool bridge_checking; /* the check event is being raised */
 static bool bridge_seen;     /* ... and the native hook saw it */
 
@@ -336,7 +334,7 @@ typedef struct {
 	bool closed;
 } SubscriptionObject;
 
-/* Made from Subscription_spec at the first import. */
+/* Made from Subscription_spec at import. */
 static PyTypeObject *Subscription_Type;
 
 /* The patterns of `events` (None: every event) as a tuple of str, and
@@ -747,13 +745,31 @@ static PyObject *stats_fn(PyObject *module, PyObject *unused)
 
 /* ---- The module ---- */
 
-/* Adds the native hook once per process and checks that it went in.
- * Returns 0, or -1 with ImportError (or the error of a hook that failed
- * the check event). */
+/* Raises the check event: 1 if the native hook saw it, 0 if not, -1
+ * with the error of a hook that failed it. */
+static int bridge_answers(void)
+{
+	int rc;
+
+	__atomic_store_n(&bridge_seen, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&bridge_checking, true, __ATOMIC_RELAXED);
+	rc = PySys_Audit(bridge_check_event, NULL);
+	__atomic_store_n(&bridge_checking, false, __ATOMIC_RELAXED);
+	if (rc < 0)
+		return -1;
+	return __atomic_load_n(&bridge_seen, __ATOMIC_RELAXED);
+}
+
+/* Makes sure the native hook is in, adding it if not. Asking first,
+ * rather than remembering, is what finds it gone after Py_Finalize,
+ * which drops every native hook, in a program that starts CPython
+ * again; and what keeps an import after a failed one from adding it
+ * twice. Returns 0, or -1 with ImportError (or the error of a hook that
+ * failed the check event). */
 static int install_bridge(void)
 {
-	if (bridge_verified)
-		return 0;
+	int answered;
+
 	if (sysfast_init() < 0) {
 		PyErr_Format(PyExc_ImportError, "sysfast: libsysfast failed to start: %s",
 		             sysfast_err_message());
@@ -762,23 +778,17 @@ static int install_bridge(void)
 	}
 	addaudithook_id = sysfast_event_find("sys.addaudithook");
 	interp_clear_id = sysfast_event_find("cpython.PyInterpreterState_Clear");
-	/* A failed import may have added it already: hooks never go away. */
-	if (!bridge_added) {
-		/* Fails when a hook raised something other than RuntimeError on
-		 * "sys.addaudithook": that exception is the clearest error. */
-		if (PySys_AddAuditHook(bridge_hook, NULL) < 0)
-			return -1;
-		bridge_added = true;
-	}
-	__atomic_store_n(&bridge_seen, false, __ATOMIC_RELAXED);
-	__atomic_store_n(&bridge_checking, true, __ATOMIC_RELAXED);
-	if (PySys_Audit(bridge_check_event, NULL) < 0) {
-		__atomic_store_n(&bridge_checking, false, __ATOMIC_RELAXED);
+	answered = bridge_answers();
+	if (answered != 0)
+		return answered < 0 ? -1 : 0;
+	/* Fails when a hook raised something other than RuntimeError on
+	 * "sys.addaudithook": that exception is the clearest error. */
+	if (PySys_AddAuditHook(bridge_hook, NULL) < 0)
 		return -1;
-	}
-	__atomic_store_n(&bridge_checking, false, __ATOMIC_RELAXED);
-	if (!__atomic_load_n(&bridge_seen, __ATOMIC_RELAXED)) {
-		bridge_added = false;
+	answered = bridge_answers();
+	if (answered < 0)
+		return -1;
+	if (!answered) {
 		PyErr_SetString(
 		    PyExc_ImportError,
 		    "sysfast: CPython refused the native audit hook (a hook failed "
@@ -786,7 +796,6 @@ static int install_bridge(void)
 		    "import sysfast before such hooks are added");
 		return -1;
 	}
-	bridge_verified = true;
 	return 0;
 }
 
@@ -814,10 +823,15 @@ PyMODINIT_FUNC PyInit__sysfast(void)
 {
 	PyObject *module;
 
+	/* Made anew each time CPython starts: the last one went with the
+	 * interpreter that made it. */
+	Subscription_Type = (PyTypeObject *)PyType_FromSpec(&Subscription_spec);
 	if (!Subscription_Type)
-		Subscription_Type = (PyTypeObject *)PyType_FromSpec(&Subscription_spec);
-	if (!Subscription_Type || install_bridge() < 0)
 		return NULL;
+	if (install_bridge() < 0) {
+		Py_CLEAR(Subscription_Type);
+		return NULL;
+	}
 	module = PyModule_Create(&module_def);
 	if (!module)
 		return NULL;
