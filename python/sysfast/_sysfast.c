@@ -27,10 +27,10 @@
 
 #include <sysfast/sysfast.h>
 
-/* Raised once at import: the native hook answers it, which proves that
- * PySys_AddAuditHook really added it (a hook that fails
- * "sys.addaudithook" with RuntimeError makes it refuse in silence). The
- * hook knows it by its address. */
+/* Raised at import: the native hook answers it, which tells whether the
+ * hook is in (PySys_AddAuditHook refuses in silence when a hook fails
+ * "sys.addaudithook" with RuntimeError). The hook knows it by its
+ * address. */
 static const char bridge_check_event[] = "sysfast.import";
 
 static bool bridge_checking; /* the check event is being raised */
