@@ -7,7 +7,7 @@
 #   tools/format.sh --check    change nothing; list what is off and fail
 #   tools/format.sh [--check] FILE...   only these files
 #
-# Covers core/ tests/ bench/ fuzz/ examples/ (*.c *.h *.cc *.cpp *.hh *.hpp), never a
+# Covers core/ tests/ bench/ fuzz/ examples/ python/ (*.c *.h *.cc *.cpp *.hh *.hpp), never a
 # build directory. The style is pinned to clang-format 14 (Debian 12's);
 # other versions may disagree on details. CLANG_FORMAT=path overrides.
 set -euo pipefail
@@ -29,7 +29,7 @@ fi
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
 	dirs=()
-	for d in core tests bench fuzz examples; do
+	for d in core tests bench fuzz examples python; do
 		[ -d "$d" ] && dirs+=("$d")
 	done
 	mapfile -t files < <(find "${dirs[@]}" -name 'build*' -prune -o -type f \

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""CPython audit hooks dispatched by libsysfast.
+
+Importing the package installs one native audit hook (PySys_AddAuditHook)
+that hands every CPython audit event to libsysfast, whose hooks run before
+every sys.addaudithook hook:
+
+    import sysfast
+
+    def watch(event, args):
+        print(event, args)
+
+    sysfast.subscribe(watch, ("open", "subprocess.*"))
+    sysfast.deny("socket.*")
+    sysfast.seal()
+
+See docs/python.md in the libsysfast sources.
+"""
+from ._sysfast import (
+    Subscription,
+    deny,
+    libsysfast_version,
+    listening,
+    seal,
+    stats,
+    subscribe,
+)
+
+__all__ = [
+    "Subscription",
+    "deny",
+    "libsysfast_version",
+    "listening",
+    "seal",
+    "stats",
+    "subscribe",
+]
