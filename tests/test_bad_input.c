@@ -11,12 +11,6 @@
  * Rows run in table order; sealing lasts for the life of the process, so
  * the seal rows come last. The first test checks that every SYSFAST_API
  * function declared in the public headers has a row.
- *
- * A row whose last column is KNOWN_FAILING states the contract for a bug
- * whose fix is pending. Its TAP line carries the "# TODO" directive, so
- * meson counts its failure as expected and its passing as unexpected (a
- * failure): once the fix lands, delete ", KNOWN_FAILING" from the row.
- * The marked rows are also listed at the top of the output.
  */
 #include <dirent.h>
 #include <limits.h>
@@ -48,15 +42,11 @@ struct row {
 	const char *expect;
 	const sysfast_exc_type *const *cls; /* the error left set; NULL: none */
 	const char *msg;                    /* a substring of its message */
-	bool known_failing;
 };
 
-/* The one-token mark of a row that fails until a pending fix lands. */
-#define KNOWN_FAILING true
-
-#define ROW(when, func, call, run, arg, expect, cls, msg, ...)                                     \
+#define ROW(when, func, call, run, arg, expect, cls, msg)                                          \
 	{                                                                                          \
-		when, func, call, run, arg, expect, cls, msg, false __VA_OPT__(|| __VA_ARGS__)     \
+		when, func, call, run, arg, expect, cls, msg                                       \
 	}
 
 static const char name_255[] = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -2174,9 +2164,6 @@ static const struct row rows[] = {
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
-/* Rows that ran to their end; the others failed. */
-static bool row_passed[N_ROWS];
-
 /* ---- running a row ---- */
 
 static bool expected_value(const char *expect, long got)
@@ -2232,7 +2219,6 @@ static void test_row(void **state)
 		assert_error(*r->cls, r->msg);
 	else
 		assert_no_error();
-	row_passed[r - rows] = true;
 }
 
 /* ---- coverage: every SYSFAST_API function has a row ---- */
@@ -2371,8 +2357,8 @@ static void test_every_public_function_has_a_row(void **state)
 
 /* ---- main ---- */
 
-/* A row's TAP name: the call, what it must give, and the directive for a
- * known-failing row. A '#' would start a TAP directive: shown as "<hash>". */
+/* A row's TAP name: the call and what it must give. A '#' would start a
+ * TAP directive: shown as "<hash>". */
 static void row_name(const struct row *r, char *out, size_t size)
 {
 	char text[1024];
@@ -2390,15 +2376,12 @@ static void row_name(const struct row *r, char *out, size_t size)
 		}
 	}
 	out[o] = '\0';
-	if (r->known_failing)
-		snprintf(out + o, size - o, " # TODO KNOWN_FAILING");
 }
 
 int main(void)
 {
 	static char names[N_ROWS][1100];
 	static struct CMUnitTest tests[N_ROWS + 1];
-	size_t expected_failures = 0;
 	int failed;
 
 	memset(name_huge, 'a', sizeof(name_huge) - 1);
@@ -2407,14 +2390,9 @@ int main(void)
 		row_name(&rows[i], names[i], sizeof(names[i]));
 		tests[i + 1] = (struct CMUnitTest){names[i], test_row, enter_state, NULL,
 		                                   (void *)(uintptr_t)&rows[i]};
-		if (rows[i].known_failing)
-			printf("# KNOWN_FAILING: test %zu, %s\n", i + 2, names[i]);
 	}
 
 	failed = _cmocka_run_group_tests("bad_input", tests, N_ROWS + 1, NULL, NULL);
 	sysfast_fini();
-	for (size_t i = 0; i < N_ROWS; i++)
-		if (rows[i].known_failing && !row_passed[i])
-			expected_failures++;
-	return failed - (int)expected_failures;
+	return failed;
 }
