@@ -1766,9 +1766,9 @@ static bool hook_data_matches(const char *name, size_t len)
 }
 
 PyDoc_STRVAR(listening_doc, "listening(event)\n--\n\n"
-                            "True if a subscription that is not closed or a policy, made in this\n"
-                            "interpreter, matches `event`; and for \"sys.addaudithook\" once\n"
-                            "sealed.");
+                            "True if a subscription or a log sink that is not closed, or a\n"
+                            "policy, made in this interpreter, matches `event`; and for\n"
+                            "\"sys.addaudithook\" once sealed.");
 
 static PyObject *listening(PyObject *module, PyObject *event)
 {
@@ -1789,11 +1789,12 @@ static PyObject *listening(PyObject *module, PyObject *event)
 	return PyBool_FromLong(hook_data_matches(name, (size_t)len));
 }
 
-PyDoc_STRVAR(seal_doc, "seal()\n--\n\n"
-                       "From now on, for the life of the process: no subscription, policy\n"
-                       "or removal, and sys.addaudithook (and C's PySys_AddAuditHook) adds\n"
-                       "nothing: the \"sys.addaudithook\" event fails with RuntimeError,\n"
-                       "which CPython turns into a silent refusal. Sealing twice is fine.");
+PyDoc_STRVAR(seal_doc,
+             "seal()\n--\n\n"
+             "From now on, for the life of the process: no subscription, policy,\n"
+             "log sink or removal, and sys.addaudithook (and C's PySys_AddAuditHook) adds\n"
+             "nothing: the \"sys.addaudithook\" event fails with RuntimeError,\n"
+             "which CPython turns into a silent refusal. Sealing twice is fine.");
 
 static PyObject *seal(PyObject *module, PyObject *unused)
 {

@@ -68,6 +68,18 @@ def test_each_argument_type_renders_as_documented(logfile):
     assert math.copysign(1, line["args"][12]) == -1
 
 
+def test_logging_runs_no_python_code(logfile):
+    # A profile function would see any Python frame the sink ran.
+    log, lines = logfile
+    log("t.log.noframes")
+    frames = []
+    sys.setprofile(lambda frame, event, arg: frames.append(event))
+    sys.audit("t.log.noframes", "s", b"b", 1, 2.5, None, (1, [2]), Opaque())
+    sys.setprofile(None)
+    assert [e for e in frames if e == "call"] == []
+    assert len(lines()) == 1
+
+
 def test_a_line_has_time_pid_thread_event_and_args(logfile):
     log, lines = logfile
     before = time.time()
