@@ -12,25 +12,32 @@ every sys.addaudithook hook:
 
     sysfast.subscribe(watch, ("open", "subprocess.*"))
     sysfast.deny("socket.*")
+    sysfast.log("audit.jsonl", "subprocess.*", rate_limit=(100, 1.0))
     sysfast.seal()
 
 See docs/python.md in the libsysfast sources.
 """
 from ._sysfast import (
+    LogSink,
     Subscription,
     deny,
+    flush,
     libsysfast_version,
     listening,
+    log,
     seal,
     stats,
     subscribe,
 )
 
 __all__ = [
+    "LogSink",
     "Subscription",
     "deny",
+    "flush",
     "libsysfast_version",
     "listening",
+    "log",
     "seal",
     "stats",
     "subscribe",

@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-from collections.abc import Callable, Iterable
-from typing import Any, final
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, final
 
 __all__ = [
+    "LogSink",
     "Subscription",
     "deny",
+    "flush",
     "libsysfast_version",
     "listening",
+    "log",
     "seal",
     "stats",
     "subscribe",
@@ -27,6 +31,25 @@ class Subscription:
     def events(self) -> tuple[str, ...] | None: ...
     def close(self) -> None: ...
 
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+@final
+class LogSink:
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def events(self) -> tuple[str, ...] | None: ...
+    def close(self) -> None: ...
+
+def log(
+    target: str | bytes | os.PathLike[str] | os.PathLike[bytes] | int | _HasFileno,
+    events: Events | None = None,
+    *,
+    args: bool | Mapping[str, bool | Sequence[int]] = True,
+    rate_limit: tuple[int, float] | None = None,
+) -> LogSink: ...
+def flush() -> None: ...
 def subscribe(
     hook: Hook, events: Events | None = None, *, removable: bool = False
 ) -> Subscription | None: ...
