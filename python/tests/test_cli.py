@@ -144,6 +144,20 @@ def test_a_policy_file_sets_log_deny_and_seal(tmp_path):
     assert (lines[3]["event"], lines[3]["suppressed"]) == ("t.cli.none", 1)
 
 
+def test_a_policy_files_log_target_is_relative_to_the_file(tmp_path):
+    (tmp_path / "etc").mkdir()
+    write(tmp_path / "etc" / "policy.toml", """\
+        [log]
+        target = "audit.jsonl"
+        events = "t.cli.*"
+        """)
+    write(tmp_path / "prog.py", "import sys; sys.audit('t.cli.where')\n")
+    proc = sysfast_run("run", "--policy", "etc/policy.toml", "prog.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [line["event"] for line in read_log(tmp_path / "etc" / "audit.jsonl")] == [
+        "t.cli.where"]
+
+
 def test_options_add_to_the_policy_file(tmp_path):
     write(tmp_path / "policy.toml", """\
         [[deny]]
