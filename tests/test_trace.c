@@ -280,32 +280,39 @@ static void test_frame_calls_keep_the_chain_and_call_nothing_before_init(void **
 	assert_int_equal(sysfast_init(), 0);
 }
 
+/* Every frame call with a NULL frame fails with class `cls` and a message
+ * containing `msg`, and sets nothing else. */
+static void assert_null_frame_fails_everywhere(const sysfast_exc_type *cls, const char *msg)
+{
+	assert_int_equal(sysfast_frame_enter(NULL), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_leave(NULL, NULL), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_line(NULL, 3), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_opcode(NULL, 3), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_offset(NULL), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_exception(NULL, NULL), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_c_call(NULL, NULL), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_c_return(NULL, NULL), -1);
+	assert_error(cls, msg);
+	assert_int_equal(sysfast_frame_c_exception(NULL, NULL), -1);
+	assert_error(cls, msg);
+	sysfast_frame_init(NULL, "f", "t.py", 1);
+	assert_error(cls, msg);
+	sysfast_frame_set_local_tracer(NULL, local_tracer, NULL);
+	assert_error(cls, msg);
+}
+
 static void test_null_frame_is_a_system_error_before_init(void **state)
 {
 	(void)state;
 	sysfast_fini();
-	assert_int_equal(sysfast_frame_enter(NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_leave(NULL, NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_line(NULL, 1), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_opcode(NULL, 1), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_offset(NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_exception(NULL, NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_c_call(NULL, NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_c_return(NULL, NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	assert_int_equal(sysfast_frame_c_exception(NULL, NULL), -1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	sysfast_frame_init(NULL, "f", "t.py", 1);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
-	sysfast_frame_set_local_tracer(NULL, local_tracer, NULL);
-	assert_error(sysfast_SystemError, "sysfast is not initialized");
+	assert_null_frame_fails_everywhere(sysfast_SystemError, "sysfast is not initialized");
 	assert_null(sysfast_frame_current());
 	assert_int_equal(sysfast_init(), 0);
 }
@@ -396,28 +403,7 @@ static void test_seal_before_init_seals_the_process_at_once_and_for_good(void **
 static void test_null_frame_gives_value_error_everywhere(void **state)
 {
 	(void)state;
-	assert_int_equal(sysfast_frame_enter(NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_leave(NULL, NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_line(NULL, 3), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_opcode(NULL, 3), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_offset(NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_exception(NULL, NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_c_call(NULL, NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_c_return(NULL, NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	assert_int_equal(sysfast_frame_c_exception(NULL, NULL), -1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	sysfast_frame_init(NULL, "f", "t.py", 1);
-	assert_error(sysfast_ValueError, "frame is NULL");
-	sysfast_frame_set_local_tracer(NULL, local_tracer, NULL);
-	assert_error(sysfast_ValueError, "frame is NULL");
+	assert_null_frame_fails_everywhere(sysfast_ValueError, "frame is NULL");
 	/* The same with a tracer set: the slow paths check too. */
 	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
 	assert_int_equal(sysfast_frame_enter(NULL), -1);
