@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The bridge: one native CPython hook (PySys_AddAuditHook), in once for
+ * each time CPython starts, hands every CPython audit event to
+ * libsysfast's dispatch. Subscriptions and deny policies are libsysfast
+ * hooks with event filters, so matching, ordering and sealing are
+ * libsysfast's own; CPython calls native hooks before every
+ * sys.addaudithook hook, so they all run first.
+ *
+ * libsysfast is linked statically into the module (or into
+ * sysfast-python): the copy is private to it, and only this module
+ * raises events into it (CPython's events, and libsysfast's own
+ * "sys.addaudithook" when a subscription is added).
+ */
+#include "internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Raised at import: the native hook answers it, which tells whether the
+ * hook is in (PySys_AddAuditHook refuses in silence when a hook fails
+ * "sys.addaudithook" with RuntimeError). The hook knows it by its
+ * address. */
+static const char bridge_check_event[] = "sysfast.import";
+
+static bool bridge_checking; /* the check event is being raised */
+static bool bridge_seen;     /* ... and the native hook saw it */
+
+unsigned sysfast__watchers;
+bool sysfast__sealed;
+struct sysfast__stats sysfast__stats;
+
+/* Built-in libsysfast events (event.h), which CPython raises too:
+ * "sys.addaudithook" is refused once sealed; on
+ * "cpython.PyInterpreterState_Clear" the hooks of the interpreter being
+ * cleared let go of its objects. */
+static sysfast_event_id addaudithook_id;
+static sysfast_event_id interp_clear_id;
+
+/* ---- The name cache ---- */
+
+/*
+ * CPython passes event names as C string literals, so a name's address
+ * identifies it and saves hashing the text. Not always, though:
+ * sys.audit() passes the UTF-8 buffer of a str, which is freed after the
+ * call and may hold another name at the same address next time. A hit is
+ * therefore confirmed against the interned name, which costs one short
+ * comparison. Per thread, so that hooks on other threads never see a
+ * half-written slot.
+ */
+#define NAME_CACHE_BITS 8
+
+static __thread struct name_slot {
+	const char *key;
+	sysfast_event_id id;
+} name_cache[1u << NAME_CACHE_BITS];
+
+/* The event's id, interned on a miss; 0 with a libsysfast error for a
+ * name libsysfast cannot hold (over 255 bytes, invalid UTF-8). */
+static sysfast_event_id event_id(const char *name)
+{
+	/* Fibonacci hashing of the address: literals sit side by side. */
+	uintptr_t h = (uintptr_t)name * (uintptr_t)0x9e3779b97f4a7c15ull;
+	struct name_slot *slot = &name_cache[h >> (sizeof(uintptr_t) * 8 - NAME_CACHE_BITS)];
+	sysfast_event_id id;
+
+	if (slot->key == name && strcmp(name, sysfast_event_name(slot->id)) == 0)
+		return slot->id;
+	id = sysfast_event_intern(name);
+	if (id) {
+		slot->key = name;
+		slot->id = id;
+	}
+	return id;
+}
+
+/* ---- The native hook ---- */
+
+static int refuse_sealed_addaudithook(void)
+{
+	PyErr_SetString(PyExc_RuntimeError, "sysfast is sealed: no audit hook may be added");
+	return -1;
+}
+
+/* Runs the libsysfast hooks of `id` on CPython's tuple `args`. Returns 0,
+ * or -1 with a Python exception. */
+static int dispatch(sysfast_event_id id, PyObject *args)
+{
+	/* The tuple itself, not a copy: hooks get a pointer to it. */
+	const sysfast_arg tuple = SYSFAST_PTR(args);
+	const sysfast_args call_args = {1, &tuple};
+
+	sysfast__count(&sysfast__stats.matched);
+	if (sysfast_audit_args(id, &call_args) == 0)
+		return 0;
+	/* The hook's Python exception, or libsysfast's own error. */
+	if (!PyErr_Occurred())
+		return sysfast__python_error_from_sysfast();
+	sysfast_err_clear();
+	return -1;
+}
+
+static int bridge_hook(const char *event, PyObject *args, void *userdata)
+{
+	sysfast_event_id id;
+	int rc = 0;
+
+	(void)userdata;
+	if (event == bridge_check_event && __atomic_load_n(&bridge_checking, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&bridge_seen, true, __ATOMIC_RELAXED);
+		return 0;
+	}
+	sysfast__count(&sysfast__stats.seen);
+	if (!__atomic_load_n(&sysfast__watchers, __ATOMIC_ACQUIRE))
+		return 0;
+	id = event_id(event);
+	if (!id)
+		return sysfast__python_error_from_sysfast();
+	if (sysfast_audit_active(id))
+		rc = dispatch(id, args);
+	/* After the hooks, which may want to see it. */
+	if (id == interp_clear_id)
+		sysfast__release_interpreter_hooks();
+	if (rc == 0 && id == addaudithook_id && __atomic_load_n(&sysfast__sealed, __ATOMIC_RELAXED))
+		rc = refuse_sealed_addaudithook();
+	return rc;
+}
+
+/* The Python tuple of a libsysfast event: the bridged tuple itself, or
+ * () for the events that libsysfast raises, which have no arguments. */
+/* ---- The import check ---- */
+
+/* Raises the check event: 1 if the native hook saw it, 0 if not, -1
+ * with the error of a hook that failed it. */
+static int bridge_answers(void)
+{
+	int rc;
+
+	__atomic_store_n(&bridge_seen, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&bridge_checking, true, __ATOMIC_RELAXED);
+	rc = PySys_Audit(bridge_check_event, NULL);
+	__atomic_store_n(&bridge_checking, false, __ATOMIC_RELAXED);
+	if (rc < 0)
+		return -1;
+	return __atomic_load_n(&bridge_seen, __ATOMIC_RELAXED);
+}
+
+/* Asking whether the hook is in first, rather than remembering, is what
+ * finds it gone after Py_Finalize, which drops every native hook, in a
+ * program that starts CPython again; and what keeps an import after a
+ * failed one from adding it twice. */
+int sysfast__install_bridge(void)
+{
+	int answered;
+
+	if (sysfast_init() < 0) {
+		PyErr_Format(PyExc_ImportError, "sysfast: libsysfast failed to start: %s",
+		             sysfast_err_message());
+		sysfast_err_clear();
+		return -1;
+	}
+	addaudithook_id = sysfast_event_find("sys.addaudithook");
+	interp_clear_id = sysfast_event_find("cpython.PyInterpreterState_Clear");
+	answered = bridge_answers();
+	if (answered != 0)
+		return answered < 0 ? -1 : 0;
+	/* Fails when a hook raised something other than RuntimeError on
+	 * "sys.addaudithook": that exception is the clearest error. */
+	if (PySys_AddAuditHook(bridge_hook, NULL) < 0)
+		return -1;
+	answered = bridge_answers();
+	if (answered < 0)
+		return -1;
+	if (!answered) {
+		PyErr_SetString(
+		    PyExc_ImportError,
+		    "sysfast: CPython refused the native audit hook (a hook failed "
+		    "\"sys.addaudithook\" with RuntimeError, as a sealed process does); "
+		    "import sysfast before such hooks are added");
+		return -1;
+	}
+	return 0;
+}
