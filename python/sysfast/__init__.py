@@ -17,6 +17,20 @@ every sys.addaudithook hook:
 
 See docs/python.md in the libsysfast sources.
 """
+import sys as _sys
+
+if "sysfast._sysfast" in _sys.builtin_module_names:
+    # sysfast-python: the module is built into the launcher, which put the
+    # bridge in before CPython started. BuiltinImporter looks up built-in
+    # modules only at the top level (a submodule's search has a path), so
+    # it is loaded here by name, before the import below finds it.
+    import importlib.machinery as _machinery
+    import importlib.util as _util
+
+    _spec = _machinery.BuiltinImporter.find_spec("sysfast._sysfast")
+    _sys.modules[_spec.name] = _sysfast = _util.module_from_spec(_spec)
+    del _machinery, _util, _spec
+
 from ._sysfast import (
     LogSink,
     Subscription,

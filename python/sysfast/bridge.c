@@ -145,6 +145,16 @@ static int bridge_answers(void)
 	return __atomic_load_n(&bridge_seen, __ATOMIC_RELAXED);
 }
 
+/* Returns 0, or -1 with libsysfast's error. */
+static int start_libsysfast(void)
+{
+	if (sysfast_init() < 0)
+		return -1;
+	addaudithook_id = sysfast_event_find("sys.addaudithook");
+	interp_clear_id = sysfast_event_find("cpython.PyInterpreterState_Clear");
+	return 0;
+}
+
 /* Asking whether the hook is in first, rather than remembering, is what
  * finds it gone after Py_Finalize, which drops every native hook, in a
  * program that starts CPython again; and what keeps an import after a
@@ -153,14 +163,12 @@ int sysfast__install_bridge(void)
 {
 	int answered;
 
-	if (sysfast_init() < 0) {
+	if (start_libsysfast() < 0) {
 		PyErr_Format(PyExc_ImportError, "sysfast: libsysfast failed to start: %s",
 		             sysfast_err_message());
 		sysfast_err_clear();
 		return -1;
 	}
-	addaudithook_id = sysfast_event_find("sys.addaudithook");
-	interp_clear_id = sysfast_event_find("cpython.PyInterpreterState_Clear");
 	answered = bridge_answers();
 	if (answered != 0)
 		return answered < 0 ? -1 : 0;
@@ -177,6 +185,24 @@ int sysfast__install_bridge(void)
 		    "sysfast: CPython refused the native audit hook (a hook failed "
 		    "\"sys.addaudithook\" with RuntimeError, as a sealed process does); "
 		    "import sysfast before such hooks are added");
+		return -1;
+	}
+	return 0;
+}
+
+/* Before Py_Initialize CPython raises nothing (there is no thread state),
+ * so PySys_AddAuditHook cannot be refused; the import that comes later
+ * finds the hook in by the check event, as it would after a first
+ * import. */
+int sysfast__install_bridge_preinit(char *err, size_t errlen)
+{
+	if (start_libsysfast() < 0) {
+		snprintf(err, errlen, "libsysfast failed to start: %s", sysfast_err_message());
+		sysfast_err_clear();
+		return -1;
+	}
+	if (PySys_AddAuditHook(bridge_hook, NULL) < 0) {
+		snprintf(err, errlen, "PySys_AddAuditHook failed before Py_Initialize");
 		return -1;
 	}
 	return 0;

@@ -62,9 +62,15 @@ int sysfast__fail_with_python_error(void)
 static struct hook_data *all_hook_data;
 static pthread_mutex_t hook_data_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The interpreter a live hook belongs to. */
+static PyInterpreterState *owner(const struct hook_data *data)
+{
+	return data->interp ? data->interp : PyInterpreterState_Main();
+}
+
 bool sysfast__hook_data_applies(const struct hook_data *data)
 {
-	return data->callable && PyInterpreterState_Get() == data->interp;
+	return data->callable && PyInterpreterState_Get() == owner(data);
 }
 
 struct hook_data *sysfast__hook_data_new(PyObject *callable, PyObject *message)
@@ -123,7 +129,7 @@ void sysfast__release_interpreter_hooks(void)
 	PyInterpreterState *interp = PyInterpreterState_Get();
 
 	for (struct hook_data *data = sysfast__hook_data_first(); data; data = data->next)
-		if (data->callable && data->interp == interp) {
+		if (data->callable && owner(data) == interp) {
 			/* The last chance to write what a sink holds: its
 			 * target may go with the interpreter. */
 			if (data->sink)
@@ -283,4 +289,30 @@ int sysfast__add_hook(sysfast_audit_hook fn, struct hook_data *data, PyObject *e
 	if (rc != 0)
 		Py_CLEAR(*tuple);
 	return rc;
+}
+
+int sysfast__add_hook_preinit(sysfast_audit_hook fn, struct hook_data *data,
+                              const char *const *patterns, size_t n)
+{
+	sysfast_hook_options opts = {0};
+
+	if (patterns) {
+		data->patterns = copy_patterns(patterns, n);
+		if (!data->patterns) {
+			sysfast_err_set(sysfast_MemoryError, "out of memory");
+			return -1;
+		}
+		data->n_patterns = n;
+		opts.events = patterns;
+		opts.n_events = n;
+	}
+	/* No hook is there to refuse it (1). */
+	if (sysfast_add_audit_hook_ex(fn, data, &opts) != 0) {
+		free_patterns(data->patterns, data->n_patterns);
+		data->patterns = NULL;
+		return -1;
+	}
+	__atomic_fetch_add(&sysfast__watchers, 1, __ATOMIC_RELEASE);
+	sysfast__hook_data_list(data);
+	return 0;
 }

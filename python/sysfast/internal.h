@@ -9,6 +9,7 @@
  *   json.c       rendering Python objects as JSON, in C
  *   sink.c       sysfast.log(), flush() and LogSink: the JSON Lines sink
  *   module.c     listening(), seal(), stats() and the module itself
+ *   ../launcher.c  sysfast-python, which links all of the above in
  *
  * Everything runs with the GIL held: CPython calls audit hooks with it,
  * and the module's functions are called from Python. The state that the
@@ -48,6 +49,10 @@ static inline void sysfast__count(unsigned long long *counter)
  * error of a hook that failed the check event). With the GIL. */
 int sysfast__install_bridge(void);
 
+/* For sysfast-python, before Py_Initialize: starts libsysfast and adds the
+ * native hook. Returns 0, or -1 with a message in err. */
+int sysfast__install_bridge_preinit(char *err, size_t errlen);
+
 /* ---- hooks.c ---- */
 
 /*
@@ -59,7 +64,10 @@ int sysfast__install_bridge(void);
  */
 struct hook_data {
 	struct hook_data *next;
-	PyInterpreterState *interp; /* the interpreter that made the hook */
+	/* The interpreter that made the hook; NULL for one that
+	 * sysfast-python made before CPython started, which belongs to the
+	 * main interpreter. */
+	PyInterpreterState *interp;
 	/* A subscription's hook, a policy's exception class or a log
 	 * sink's target; NULL once closed or once the interpreter is gone. */
 	PyObject *callable;
@@ -120,6 +128,12 @@ int sysfast__refuse_if_sealed(const char *what);
 int sysfast__add_hook(sysfast_audit_hook fn, struct hook_data *data, PyObject *events,
                       PyObject **tuple);
 
+/* As sysfast__add_hook, before CPython starts, and listed: `patterns` (n;
+ * NULL: every event) are copied. Returns 0, or -1 with libsysfast's
+ * error. */
+int sysfast__add_hook_preinit(sysfast_audit_hook fn, struct hook_data *data,
+                              const char *const *patterns, size_t n);
+
 /* ---- subscribe.c, deny.c, sink.c: their part of the module ---- */
 
 int sysfast__subscribe_add(PyObject *module);
@@ -129,6 +143,13 @@ int sysfast__sink_add(PyObject *module);
 /* Flushes and closes a sink; its target's file descriptor is closed if
  * the sink opened it. */
 void sysfast__sink_close(struct log_sink *sink);
+
+/* For sysfast-python, before Py_Initialize: a sink that writes every
+ * argument of the events matching `patterns` (n; NULL: every event) to
+ * the file at `path`, opened for appending. Returns 0, or -1 with a
+ * message in err. */
+int sysfast__sink_preinit(const char *path, const char *const *patterns, size_t n, char *err,
+                          size_t errlen);
 
 /* ---- json.c ---- */
 

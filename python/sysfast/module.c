@@ -53,7 +53,8 @@ static PyObject *seal(PyObject *module, PyObject *unused)
 }
 
 PyDoc_STRVAR(stats_doc, "stats()\n--\n\n"
-                        "Counters since import, as a dict: \"seen\" (events the bridge\n"
+                        "Counters since the bridge went in (at the first import, or when\n"
+                        "sysfast-python started), as a dict: \"seen\" (events the bridge\n"
                         "received), \"matched\" (of those, events that some subscription\n"
                         "or policy listened to), \"denied\" (operations a deny policy\n"
                         "refused), \"logged\" (lines log sinks took) and \"suppressed\"\n"

@@ -352,6 +352,26 @@ static int log_hook(sysfast_event_id id, const char *name, const sysfast_args *a
 	return 0;
 }
 
+/* A sink with no target yet, that writes every argument; NULL when out
+ * of memory. Needs no Python. */
+static struct log_sink *sink_new(void)
+{
+	struct log_sink *sink = PyMem_RawCalloc(1, sizeof(*sink));
+
+	if (!sink)
+		return NULL;
+	pthread_mutex_init(&sink->lock, NULL);
+	sink->fd = -1;
+	sink->args = LOG_ARGS_ALL;
+	sink->buf = PyMem_RawMalloc(LOG_BUFFER_SIZE);
+	if (!sink->buf) {
+		pthread_mutex_destroy(&sink->lock);
+		PyMem_RawFree(sink);
+		return NULL;
+	}
+	return sink;
+}
+
 static void sink_free(struct log_sink *sink)
 {
 	for (size_t i = 0; i < sink->n_select; i++) {
@@ -598,16 +618,9 @@ static PyObject *log_fn(PyObject *module, PyObject *args, PyObject *kwargs)
 		return NULL;
 	if (sysfast__refuse_if_sealed("log") < 0)
 		return NULL;
-	sink = PyMem_RawCalloc(1, sizeof(*sink));
+	sink = sink_new();
 	if (!sink)
 		return PyErr_NoMemory();
-	pthread_mutex_init(&sink->lock, NULL);
-	sink->fd = -1;
-	sink->buf = PyMem_RawMalloc(LOG_BUFFER_SIZE);
-	if (!sink->buf) {
-		PyErr_NoMemory();
-		goto fail;
-	}
 	if (parse_log_args(sink, log_args) < 0 || parse_rate_limit(sink, rate) < 0
 	    || open_target(sink, target) < 0)
 		goto fail;
@@ -766,17 +779,26 @@ static PyMethodDef methods[] = {
 
 static bool atfork_added;
 
-int sysfast__sink_add(PyObject *module)
+/* What every sink needs of the process: its pid, and a word when it
+ * forks. Returns 0, or -1 if pthread_atfork failed. */
+static int sinks_start(void)
 {
 	/* Once per process, even if CPython starts again. */
 	if (!atfork_added) {
-		if (pthread_atfork(NULL, NULL, sinks_forget_parent) != 0) {
-			PyErr_SetString(PyExc_ImportError, "sysfast: pthread_atfork failed");
+		if (pthread_atfork(NULL, NULL, sinks_forget_parent) != 0)
 			return -1;
-		}
 		atfork_added = true;
 	}
 	log_pid = getpid();
+	return 0;
+}
+
+int sysfast__sink_add(PyObject *module)
+{
+	if (sinks_start() < 0) {
+		PyErr_SetString(PyExc_ImportError, "sysfast: pthread_atfork failed");
+		return -1;
+	}
 	/* Made anew each time CPython starts, as Subscription is. */
 	LogSink_Type = (PyTypeObject *)PyType_FromSpec(&LogSink_spec);
 	if (!LogSink_Type)
@@ -784,4 +806,48 @@ int sysfast__sink_add(PyObject *module)
 	if (PyModule_AddObjectRef(module, "LogSink", (PyObject *)LogSink_Type) < 0)
 		return -1;
 	return PyModule_AddFunctions(module, methods);
+}
+
+/* The hook_data of a sink made before CPython starts has no Python
+ * object of its own to hold: None stands for the target, which only has
+ * to be there while the sink is live. It belongs to the main interpreter
+ * (interp NULL), whose clearing at exit flushes and closes it. */
+int sysfast__sink_preinit(const char *path, const char *const *patterns, size_t n, char *err,
+                          size_t errlen)
+{
+	struct log_sink *sink;
+	struct hook_data *data;
+
+	if (sinks_start() < 0) {
+		snprintf(err, errlen, "pthread_atfork failed");
+		return -1;
+	}
+	sink = sink_new();
+	data = PyMem_RawCalloc(1, sizeof(*data));
+	if (!sink || !data) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	sink->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (sink->fd < 0) {
+		snprintf(err, errlen, "SYSFAST_LOG: can't open log '%s': %s", path,
+		         strerror(errno));
+		goto fail;
+	}
+	sink->owns_fd = true;
+	data->sink = sink;
+	Py_INCREF(Py_None);
+	data->callable = Py_None;
+	if (sysfast__add_hook_preinit(log_hook, data, patterns, n) < 0) {
+		snprintf(err, errlen, "SYSFAST_EVENTS: %s", sysfast_err_message());
+		sysfast_err_clear();
+		close(sink->fd);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (sink)
+		sink_free(sink);
+	PyMem_RawFree(data);
+	return -1;
 }
