@@ -15,7 +15,6 @@
 #include "internal.h"
 
 #include <stdint.h>
-#include <string.h>
 
 /* Raised at import: the native hook answers it, which tells whether the
  * hook is in (PySys_AddAuditHook refuses in silence when a hook fails
@@ -44,34 +43,59 @@ static sysfast_event_id interp_clear_id;
  * identifies it and saves hashing the text. Not always, though:
  * sys.audit() passes the UTF-8 buffer of a str, which is freed after the
  * call and may hold another name at the same address next time. A hit is
- * therefore confirmed against the interned name, which costs one short
- * comparison. Per thread, so that hooks on other threads never see a
- * half-written slot.
+ * therefore confirmed against the interned name (immortal, so the slot
+ * keeps its address), by an inline loop: names are short, and strcmp's
+ * call and set-up cost more than the comparison (12% of an unmatched
+ * event's profile, python/bench/event_bench.py). One cache for the
+ * process, not one per thread: only the native hook uses it, which
+ * CPython calls with the GIL held, and a thread-local one cost a dynamic
+ * TLS access (the module is loaded with dlopen) on every event.
  */
 #define NAME_CACHE_BITS 8
 
-static __thread struct name_slot {
+static struct name_slot {
 	const char *key;
+	const char *name; /* the interned name */
 	sysfast_event_id id;
+	/* The value of sysfast__watchers when no libsysfast hook listened to
+	 * the event; 0: not known. Only the module adds hooks to its copy of
+	 * libsysfast, and it bumps sysfast__watchers each time, so the
+	 * answer holds until then and an unmatched event skips
+	 * sysfast_audit_active. Only "no" is kept: a "yes" may be an id whose
+	 * hooks libsysfast has yet to resolve, which its dispatch does. */
+	unsigned quiet_at;
 } name_cache[1u << NAME_CACHE_BITS];
 
-/* The event's id, interned on a miss; 0 with a libsysfast error for a
- * name libsysfast cannot hold (over 255 bytes, invalid UTF-8). */
-static sysfast_event_id event_id(const char *name)
+static bool same_name(const char *a, const char *b)
+{
+	if (a == b)
+		return true;
+	for (; *a == *b; a++, b++)
+		if (!*a)
+			return true;
+	return false;
+}
+
+/* The slot of the event, holding its id, interned on a miss; NULL with a
+ * libsysfast error for a name libsysfast cannot hold (over 255 bytes,
+ * invalid UTF-8). */
+static struct name_slot *event_slot(const char *name)
 {
 	/* Fibonacci hashing of the address: literals sit side by side. */
 	uintptr_t h = (uintptr_t)name * (uintptr_t)0x9e3779b97f4a7c15ull;
 	struct name_slot *slot = &name_cache[h >> (sizeof(uintptr_t) * 8 - NAME_CACHE_BITS)];
 	sysfast_event_id id;
 
-	if (slot->key == name && strcmp(name, sysfast_event_name(slot->id)) == 0)
-		return slot->id;
+	if (slot->key == name && same_name(name, slot->name))
+		return slot;
 	id = sysfast_event_intern(name);
-	if (id) {
-		slot->key = name;
-		slot->id = id;
-	}
-	return id;
+	if (!id)
+		return NULL;
+	slot->key = name;
+	slot->name = sysfast_event_name(id);
+	slot->id = id;
+	slot->quiet_at = 0;
+	return slot;
 }
 
 /* ---- The native hook ---- */
@@ -102,7 +126,9 @@ static int dispatch(sysfast_event_id id, PyObject *args)
 
 static int bridge_hook(const char *event, PyObject *args, void *userdata)
 {
+	struct name_slot *slot;
 	sysfast_event_id id;
+	unsigned watchers;
 	int rc = 0;
 
 	(void)userdata;
@@ -111,13 +137,19 @@ static int bridge_hook(const char *event, PyObject *args, void *userdata)
 		return 0;
 	}
 	sysfast__count(&sysfast__stats.seen);
-	if (!__atomic_load_n(&sysfast__watchers, __ATOMIC_ACQUIRE))
+	watchers = __atomic_load_n(&sysfast__watchers, __ATOMIC_ACQUIRE);
+	if (!watchers)
 		return 0;
-	id = event_id(event);
-	if (!id)
+	slot = event_slot(event);
+	if (!slot)
 		return sysfast__python_error_from_sysfast();
-	if (sysfast_audit_active(id))
-		rc = dispatch(id, args);
+	id = slot->id;
+	if (slot->quiet_at != watchers) {
+		if (sysfast_audit_active(id))
+			rc = dispatch(id, args);
+		else
+			slot->quiet_at = watchers;
+	}
 	/* After the hooks, which may want to see it. */
 	if (id == interp_clear_id)
 		sysfast__release_interpreter_hooks();
@@ -126,8 +158,6 @@ static int bridge_hook(const char *event, PyObject *args, void *userdata)
 	return rc;
 }
 
-/* The Python tuple of a libsysfast event: the bridged tuple itself, or
- * () for the events that libsysfast raises, which have no arguments. */
 /* ---- The import check ---- */
 
 /* Raises the check event: 1 if the native hook saw it, 0 if not, -1
