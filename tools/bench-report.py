@@ -15,6 +15,13 @@ report.md (the table, the reference figures and the machine), report.json
 plot.png and raw.json (the tree docs/benchmarks.md shows). --check exits 1
 when a target fails.
 
+--python-event and --python-process add the CPython module's tables,
+"CPython module: per event" and "CPython module: whole process", from
+python/bench/event_bench.py and process_bench.py (their --json); with
+--python-missing WHY the report says instead why they are missing. Their
+PASS/FAIL lines are issue 12's targets; --check does not count them.
+--docs copies their JSON too.
+
 --also adds runs of the other ways of loading libsysfast (tools/bench.sh
 runs sysfast-bench with the default library first on the library path,
 sysfast-bench-dlopen's dlopen/ rows, and its alloc/ rows under glibc's
@@ -594,6 +601,77 @@ def extra_sections(main_data, main_runs, also):
     return out, lines
 
 
+# ---- the CPython module: python/bench/event_bench.py and process_bench.py ----
+
+def load_python(event_path, process_path, missing):
+    """The two python/bench results (None where not given), or why there
+    are none."""
+    def read(path):
+        if not path:
+            return None
+        with open(path) as f:
+            return json.load(f)
+    return {"event": read(event_path), "process": read(process_path), "missing": missing}
+
+
+def verdict(ok):
+    return {True: "PASS", False: "FAIL", None: "n/a"}[ok]
+
+
+def python_event_lines(result, markdown):
+    head = ["configuration", "ns/event", "added over no hook"]
+    body = [[r["label"], f"{r['ns']:.1f}", f"{r['added_ns']:+.1f}"] for r in result["rows"]]
+    notes = [bold("CPython module: per event", markdown) +
+             f" (`{result['event']}` raised by `id()`, CPython {result['python']}; median ns "
+             f"per call, loop included, of {result['rounds']} processes per configuration x "
+             f"{result['reps']} runs of {result['calls']:,} calls; "
+             f"{code('python/bench/event_bench.py', markdown)})."]
+    verdicts = [item(f"{verdict(t['ok'])}: {t['target']} ({t['measured']})", markdown)
+                for t in result["targets"]]
+    return notes + [""] + grid(head, body, markdown) + [""] + verdicts
+
+
+def python_process_lines(result, markdown):
+    labels = [r["label"] for r in result["workloads"][0]["rows"]]
+    head = ["configuration"] + [w["name"] for w in result["workloads"]]
+    body = []
+    for i, label in enumerate(labels):
+        cells = []
+        for w in result["workloads"]:
+            r = w["rows"][i]
+            cells.append(f"{r['seconds']:.2f} s" if r["name"] == "none"
+                         else f"{r['seconds']:.2f} s ({r['overhead']:+.1%})")
+        body.append([label] + cells)
+    rates = ", ".join(f"{w['name']} {w['events_per_second']:,.0f} events/s"
+                      for w in result["workloads"] if w.get("events_per_second"))
+    notes = [bold("CPython module: whole process", markdown) +
+             f" (CPython {result['python']}; median wall time of {result['reps']} "
+             f"interleaved runs, overhead over no hook; "
+             f"{code('python/bench/process_bench.py', markdown)}). Events: {rates}."]
+    odd = [w["name"] for w in result["workloads"] if not w["same_status"]]
+    if odd:
+        notes.append(f"Exit statuses differ between configurations: {', '.join(odd)}.")
+    verdicts = [item(f"{verdict(t['ok'])}: {t['target']} ({t['measured']})", markdown)
+                for t in result["targets"]]
+    return notes + [""] + grid(head, body, markdown) + [""] + verdicts
+
+
+def python_sections(py):
+    """The two CPython module tables (report.json's part and the lines for
+    the console and Markdown), or a line saying why they are missing."""
+    lines = {True: [], False: []}
+    if py["event"] is None and py["process"] is None and py["missing"] is None:
+        return None, lines
+    for md in (True, False):
+        if py["event"]:
+            lines[md] += [""] + python_event_lines(py["event"], md)
+        if py["process"]:
+            lines[md] += [""] + python_process_lines(py["process"], md)
+        if py["missing"]:
+            lines[md] += ["", bold("CPython module", md) + f": not measured: {py['missing']}."]
+    return {k: v for k, v in py.items() if v is not None}, lines
+
+
 BEGIN = "<!-- BEGIN bench-report"
 END = "<!-- END bench-report -->"
 
@@ -654,6 +732,12 @@ def main():
     ap.add_argument("--out-dir", help="where to write report.{md,json,png}")
     ap.add_argument("--docs", metavar="DOCDIR", help="also copy the report to DOCDIR")
     ap.add_argument("--check", action="store_true", help="exit 1 if a target fails")
+    ap.add_argument("--python-event", metavar="JSON",
+                    help="python/bench/event_bench.py's result: the per-event table")
+    ap.add_argument("--python-process", metavar="JSON",
+                    help="python/bench/process_bench.py's result: the whole-process table")
+    ap.add_argument("--python-missing", metavar="WHY",
+                    help="say why the CPython module was not measured")
     args = ap.parse_args()
 
     data, runs, order = load(args.raw)
@@ -667,6 +751,12 @@ def main():
         a_data, a_runs, _ = load(path)
         also.append((a_data, a_runs, path))
     extra, extra_lines = extra_sections(data, runs, also)
+    py_json, py_lines = python_sections(
+        load_python(args.python_event, args.python_process, args.python_missing))
+    if py_json:
+        extra["python"] = py_json
+    for md in (True, False):
+        extra_lines[md] += py_lines[md]
 
     print()
     print("\n".join(table_lines(rows, markdown=False)))
@@ -704,7 +794,7 @@ def main():
             if os.path.exists(os.path.join(out, src)):
                 shutil.copyfile(os.path.join(out, src), os.path.join(args.docs, dst))
         shutil.copyfile(args.raw, os.path.join(args.docs, "raw.json"))
-        for path in args.also:
+        for path in args.also + [p for p in (args.python_event, args.python_process) if p]:
             shutil.copyfile(path, os.path.join(args.docs, os.path.basename(path)))
         print(f"Copied the report to {args.docs}/")
         page = args.docs.rstrip("/") + ".md"

@@ -33,7 +33,9 @@
 # raw-alloc-jemalloc.json (merged the
 # same way from raw-<way>-<n>.json), console.txt (the console tables of
 # every process, with the allocation counters), report.md, report.json
-# and report.png; bench/results/latest points at the newest. BUILD_ROOT=dir puts the build under dir/ instead
+# and report.png; with the CPython module built, python-event.json and
+# python-process.json (python/bench/event_bench.py, process_bench.py),
+# whose tables the report adds; bench/results/latest points at the newest. BUILD_ROOT=dir puts the build under dir/ instead
 # of build/; JOBS=n sets compile parallelism (default 2). See
 # docs/benchmarks.md.
 set -euo pipefail
@@ -58,7 +60,7 @@ while [ $# -gt 0 ]; do
 		break
 		;;
 	-h | --help)
-		sed -n '4,35p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '4,40p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) extra+=("$1") ;;
@@ -176,12 +178,49 @@ done
 /usr/bin/python3 tools/bench-merge.py "${dlopen_raws[@]}" -o "$out/raw-dlopen.json"
 /usr/bin/python3 tools/bench-merge.py "${glibc_raws[@]}" -o "$out/raw-alloc-glibc.json"
 /usr/bin/python3 tools/bench-merge.py "${jemalloc_raws[@]}" -o "$out/raw-alloc-jemalloc.json"
+
+# The CPython module (python/bench), when the build has it: per event,
+# then whole processes (quick: test_json alone, 2 runs; full: test_pickle,
+# test_json and compileall, 5 runs). Both run Debian's /usr/bin/python3,
+# the interpreter the module was built for.
+py_build=$dir/python
+py_report=()
+if compgen -G "$py_build/sysfast/_sysfast.*.so" >/dev/null &&
+	compgen -G "$py_build/bench/_bench_floor.*.so" >/dev/null; then
+	if [ "$suite" = full ]; then
+		event_opts=(--rounds 5 --reps 7)
+		process_opts=(--workloads test_pickle,test_json,compileall --reps 5)
+	else
+		event_opts=(--rounds 3 --reps 5)
+		process_opts=(--workloads test_json --reps 2)
+	fi
+	echo "bench.sh: the CPython module, per event and whole process" \
+		"(${process_opts[*]}); log: $out/console.txt"
+	echo "== python/bench/event_bench.py ${event_opts[*]}" >>"$out/console.txt"
+	if ! PYTHONPATH="$py_build:$py_build/bench" /usr/bin/python3 python/bench/event_bench.py \
+		"${event_opts[@]}" --json "$out/python-event.json" >>"$out/console.txt" 2>&1; then
+		tail -n 20 "$out/console.txt" >&2
+		echo "bench.sh: event_bench.py failed; see $out/console.txt" >&2
+		exit 1
+	fi
+	echo "== python/bench/process_bench.py ${process_opts[*]}" >>"$out/console.txt"
+	if ! PYTHONPATH="$py_build" /usr/bin/python3 python/bench/process_bench.py \
+		"${process_opts[@]}" --json "$out/python-process.json" >>"$out/console.txt" 2>&1; then
+		tail -n 20 "$out/console.txt" >&2
+		echo "bench.sh: process_bench.py failed; see $out/console.txt" >&2
+		exit 1
+	fi
+	py_report=(--python-event "$out/python-event.json" --python-process "$out/python-process.json")
+else
+	py_report=(--python-missing "build/bench has no CPython module (python=disabled, or no CPython headers)")
+fi
 echo "bench.sh: ran in $((SECONDS - start)) s"
 ln -sfn "$(basename "$out")" bench/results/latest
 
 report=(/usr/bin/python3 tools/bench-report.py "$out/raw.json" --out-dir "$out"
 	--also "$out/raw-default.json" --also "$out/raw-dlopen.json"
-	--also "$out/raw-alloc-glibc.json" --also "$out/raw-alloc-jemalloc.json")
+	--also "$out/raw-alloc-glibc.json" --also "$out/raw-alloc-jemalloc.json"
+	"${py_report[@]}")
 [ "$update_docs" = 1 ] && report+=(--docs docs/benchmarks)
 [ "$check" = 1 ] && report+=(--check)
 "${report[@]}"
