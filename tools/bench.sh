@@ -204,7 +204,7 @@ if compgen -G "$py_build/sysfast/_sysfast.*.so" >/dev/null &&
 		exit 1
 	fi
 	echo "== python/bench/process_bench.py ${process_opts[*]}" >>"$out/console.txt"
-	if ! PYTHONPATH="$py_build" /usr/bin/python3 python/bench/process_bench.py \
+	if ! PYTHONPATH="$py_build:$py_build/bench" /usr/bin/python3 python/bench/process_bench.py \
 		"${process_opts[@]}" --json "$out/python-process.json" >>"$out/console.txt" 2>&1; then
 		tail -n 20 "$out/console.txt" >&2
 		echo "bench.sh: process_bench.py failed; see $out/console.txt" >&2

@@ -3,13 +3,17 @@
 `python3 -m test test_pickle`, `-m test test_json`, and `-m compileall -f
 -q` over a copy of the standard library.
 
-    PYTHONPATH=build/bench/python /usr/bin/python3 python/bench/process_bench.py \\
+    PYTHONPATH=build/bench/python:build/bench/python/bench \\
+        /usr/bin/python3 python/bench/process_bench.py \\
         [--workloads test_json,test_pickle,compileall] [--reps 5] [--json FILE]
 
-Each workload runs under five configurations, each a fresh /usr/bin/python3
+Each workload runs under six configurations, each a fresh /usr/bin/python3
 (this interpreter):
 
     none          no hook (pyhook.py none: the same runpy path as the others)
+    native        a native no-op hook (pyhook.py native, _bench_floor): what
+                  any native hook costs, sysfast's bridge included, since
+                  CPython then builds every event's argument tuple
     python_three  a sys.addaudithook hook writing open, subprocess.Popen
                   and socket.connect as JSON lines (pyhook.py three)
     sysfast_three the same events with sysfast.log
@@ -48,6 +52,7 @@ THREE = "open,subprocess.Popen,socket.connect"
 # (name, label)
 CONFIGS = [
     ("none", "no hook"),
+    ("native", "native no-op hook (the floor)"),
     ("python_three", "Python hook, 3 events as JSON"),
     ("sysfast_three", "sysfast.log, 3 events"),
     ("python_all", "Python hook, every event as JSON"),
@@ -79,7 +84,8 @@ def command(config, workload, log):
     if config.startswith("sysfast_"):
         events = ["--events", THREE] if config == "sysfast_three" else []
         return [py, "-m", "sysfast", "run", "--log", log] + events + workload
-    mode = {"none": "none", "python_three": "three", "python_all": "all"}[config]
+    mode = {"none": "none", "native": "native", "python_three": "three",
+            "python_all": "all"}[config]
     return [py, os.path.join(HERE, "pyhook.py"), mode, log] + workload
 
 

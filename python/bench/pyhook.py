@@ -3,9 +3,11 @@
 hook that writes events as JSON lines, as an application would log them
 in Python: process_bench.py's Python logger.
 
-    python3 pyhook.py (none | three | all) LOG -m MODULE [ARGS...]
+    python3 pyhook.py (none | native | three | all) LOG -m MODULE [ARGS...]
 
-"none" adds no hook (the baseline, through the same runpy path); "three"
+"none" adds no hook (the baseline, through the same runpy path); "native"
+the native no-op hook of _bench_floor (the floor of any native hook, and
+so of sysfast: CPython builds every event's tuple once a hook exists); "three"
 logs the events open, subprocess.Popen and socket.connect; "all" logs
 every event. A line holds what sysfast.log writes: time, pid, thread,
 event and the arguments (str, int, float, bool, None, lists as JSON;
@@ -33,6 +35,10 @@ def render(obj):
 def install(mode, path):
     if mode == "none":
         return
+    if mode == "native":
+        import _bench_floor
+        _bench_floor.install()
+        return
     if mode not in ("three", "all"):
         raise SystemExit(f"pyhook: unknown mode {mode!r}")
     out = open(path, "a", encoding="utf-8", errors="surrogateescape")
@@ -49,7 +55,7 @@ def install(mode, path):
 
 def main():
     if len(sys.argv) < 5 or sys.argv[3] != "-m":
-        raise SystemExit("usage: pyhook.py (none | three | all) LOG -m MODULE [ARGS...]")
+        raise SystemExit("usage: pyhook.py (none | native | three | all) LOG -m MODULE [ARGS...]")
     mode, path, module = sys.argv[1], sys.argv[2], sys.argv[4]
     sys.argv = [module] + sys.argv[5:]
     # Not this script's directory: the module's imports resolve as
