@@ -89,6 +89,16 @@ def command(config, workload, log):
     return [py, os.path.join(HERE, "pyhook.py"), mode, log] + workload
 
 
+def child_env():
+    """This environment, with PYTHONPATH's entries made absolute: the
+    runs start in a temporary directory."""
+    env = dict(os.environ)
+    paths = [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
 def count_lines(path):
     if not os.path.exists(path):
         return 0
@@ -103,8 +113,8 @@ def run_one(config, workload, tmp):
     """(seconds, exit status, lines logged) of one run."""
     log = os.path.join(tmp, f"{config}.jsonl")
     start = time.perf_counter()
-    proc = subprocess.run(command(config, workload, log), cwd=tmp, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, timeout=3600)
+    proc = subprocess.run(command(config, workload, log), cwd=tmp, env=child_env(),
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=3600)
     seconds = time.perf_counter() - start
     lines = count_lines(log)
     if os.path.exists(log):
