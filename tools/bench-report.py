@@ -633,20 +633,25 @@ def python_event_lines(result, markdown):
 
 def python_process_lines(result, markdown):
     labels = [r["label"] for r in result["workloads"][0]["rows"]]
-    head = ["configuration"] + [w["name"] for w in result["workloads"]]
+    head = ["configuration"]
+    for w in result["workloads"]:
+        head += [f"{w['name']} wall", f"{w['name']} CPU"]
     body = []
     for i, label in enumerate(labels):
         cells = []
         for w in result["workloads"]:
             r = w["rows"][i]
-            cells.append(f"{r['seconds']:.2f} s" if r["name"] == "none"
-                         else f"{r['seconds']:.2f} s ({r['overhead']:+.1%})")
+            if r["name"] == "none":
+                cells += [f"{r['seconds']:.2f} s", f"{r['cpu']:.2f} s"]
+            else:
+                cells += [f"{r['seconds']:.2f} s ({r['overhead']:+.1%})",
+                          f"{r['cpu']:.2f} s ({r['cpu_overhead']:+.1%})"]
         body.append([label] + cells)
     rates = ", ".join(f"{w['name']} {w['events_per_second']:,.0f} events/s"
                       for w in result["workloads"] if w.get("events_per_second"))
     notes = [bold("CPython module: whole process", markdown) +
-             f" (CPython {result['python']}; median wall time of {result['reps']} "
-             f"interleaved runs, overhead over no hook; "
+             f" (CPython {result['python']}; median wall and CPU time of {result['reps']} "
+             f"interleaved runs, overhead over no hook; targets judged on CPU time; "
              f"{code('python/bench/process_bench.py', markdown)}). Events: {rates}."]
     odd = [w["name"] for w in result["workloads"] if not w["same_status"]]
     if odd:
