@@ -39,6 +39,24 @@ def test_events_nobody_listens_to_are_not_matched():
     assert after["seen"] == before["seen"] + 1
 
 
+def test_an_event_nobody_listened_to_is_heard_once_subscribed(subscribed, recorder):
+    # The bridge remembers, per name, that nobody listens, until a hook is
+    # added: the memo must not outlive the next subscription.
+    other = recorder()
+    subscribed(other, "sysfast.test.bridge.other")
+    obj = object()
+    for _ in range(3):
+        address = id(obj)
+        sys.audit("sysfast.test.bridge.later", 1)
+    assert other.calls == []
+    hook = recorder()
+    subscribed(hook, ("builtins.id", "sysfast.test.bridge.later"))
+    id(obj)
+    sys.audit("sysfast.test.bridge.later", 2)
+    # builtins.id's argument is the id itself.
+    assert hook.calls == [("builtins.id", (address,)), ("sysfast.test.bridge.later", (2,))]
+
+
 def test_hooks_get_the_tuple_cpython_built_not_a_copy():
     # The same tuple object reaches a sys.addaudithook hook: the bridge
     # passes a pointer to it through libsysfast.
