@@ -15,7 +15,10 @@ calls of id(); the figure is the median ns per call over the runs of all
 its processes, loop included. "added" is that minus the no-hook figure.
 
 Target (issue 12): an event that sysfast does not listen to costs at most
-the native floor + 10 ns.
+the native floor + 10 ns. It is judged in one process ("paired"): the
+floor hook alone, then with sysfast's bridge added, the difference taken
+run by run; the processes of the two configurations differ by more than
+that from one process to the next on a shared host.
 """
 import argparse
 import json
@@ -42,6 +45,9 @@ CONFIGS = [
 
 # The most an unmatched event may cost over the floor, in ns.
 UNMATCHED_MARGIN_NS = 10.0
+
+# The worker that measures the bridge over the floor hook in one process.
+PAIRED = "paired"
 
 
 def setup(config, log_dir):
@@ -83,9 +89,29 @@ def time_calls(calls):
 
 def worker(args):
     with tempfile.TemporaryDirectory() as log_dir:
+        if args.worker == PAIRED:
+            print(json.dumps(paired(args)))
+            return
         setup(args.worker, log_dir)
         time_calls(args.calls // 10)  # warm up: caches, the name cache
         print(json.dumps([time_calls(args.calls) for _ in range(args.reps)]))
+
+
+def paired(args):
+    """The bridge's own cost on an unmatched event, in one process: the
+    floor hook alone, then the floor hook and sysfast's bridge (with a
+    subscription on another event); the differences of the runs' times,
+    taken in turn. One process cancels what differs between processes
+    (docs/benchmarks.md, "Noise"), which is more than the 10 ns judged.
+    It errs against sysfast: the difference holds the call of a second
+    native hook, which sysfast alone does not pay."""
+    setup("native", None)
+    time_calls(args.calls // 10)
+    floor = [time_calls(args.calls) for _ in range(args.reps)]
+    setup("sysfast_unmatched", None)
+    time_calls(args.calls // 10)
+    both = [time_calls(args.calls) for _ in range(args.reps)]
+    return [b - f for b, f in zip(both, floor)]
 
 
 def run_round(script, order, args):
@@ -103,10 +129,10 @@ def run_round(script, order, args):
 
 def measure(args):
     """{name: median ns} and the samples, over `rounds` interleaved rounds."""
-    samples = {name: [] for name, _ in CONFIGS}
+    samples = {name: [] for name, _ in CONFIGS + [(PAIRED, None)]}
     rng = random.Random(args.seed)
     for _ in range(args.rounds):
-        order = [name for name, _ in CONFIGS]
+        order = list(samples)
         rng.shuffle(order)
         for name, values in run_round(os.path.abspath(__file__), order, args).items():
             samples[name] += values
@@ -116,13 +142,16 @@ def measure(args):
 def report(samples, args):
     medians = {name: statistics.median(values) for name, values in samples.items()}
     base = medians["none"]
-    floor = medians["native"]
     rows = [{"name": name, "label": label, "ns": medians[name], "added_ns": medians[name] - base,
              "samples": samples[name]} for name, label in CONFIGS]
-    over = medians["sysfast_unmatched"] - floor
+    # Judged on the one-process difference; the processes' figures are
+    # shown beside it.
+    over = medians[PAIRED]
+    apart = medians["sysfast_unmatched"] - medians["native"]
     targets = [{
         "target": f"unmatched event <= native floor + {UNMATCHED_MARGIN_NS:.0f} ns",
-        "measured": f"floor + {over:.1f} ns",
+        "measured": f"floor + {over:.1f} ns in one process; the processes' medians: "
+                    f"floor + {apart:.1f} ns",
         "ok": over <= UNMATCHED_MARGIN_NS,
     }]
     return {
@@ -130,6 +159,7 @@ def report(samples, args):
         "python": sys.version.split()[0],
         "rounds": args.rounds, "reps": args.reps, "calls": args.calls,
         "rows": rows, "targets": targets,
+        "bridge_over_floor_ns": over, "bridge_over_floor_samples": samples[PAIRED],
     }
 
 
