@@ -15,7 +15,8 @@
 # on its slow path). The report's "Loading libsysfast" and allocator
 # tables come from these.
 #
-#   tools/bench.sh                 quick suite (about 1 minute; < 3 on 2 cores)
+#   tools/bench.sh                 quick suite (about 1 minute; < 3 on 2 cores;
+#                                  the CPython module adds about 1)
 #   tools/bench.sh --full          full suite: 48 repetitions of 0.1 s,
 #                                  threads up to the number of CPUs (max 16)
 #   PROCS=n tools/bench.sh         split the repetitions over n processes
@@ -60,7 +61,7 @@ while [ $# -gt 0 ]; do
 		break
 		;;
 	-h | --help)
-		sed -n '4,40p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '4,41p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*) extra+=("$1") ;;
