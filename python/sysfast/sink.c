@@ -69,8 +69,8 @@ struct log_sink {
  * of fork(). */
 static pid_t log_pid;
 
-/* {"time":...,"pid":... */
-static void out_time_pid(struct out *o)
+/* {"time":... */
+static void out_time(struct out *o)
 {
 	struct timespec ts;
 	char micro[7];
@@ -84,16 +84,49 @@ static void out_time_pid(struct out *o)
 	sysfast__out_str(o, "{\"time\":");
 	sysfast__out_int(o, (long long)ts.tv_sec);
 	sysfast__out_bytes(o, micro, sizeof(micro));
+}
+
+/* {"time":...,"pid":... */
+static void out_time_pid(struct out *o)
+{
+	out_time(o);
 	sysfast__out_str(o, ",\"pid\":");
 	sysfast__out_int(o, (long long)log_pid);
 }
 
+/* ,"pid":...,"thread":...,"event": as last rendered, and for which pid
+ * and thread: a run of events on one thread renders it once. Lines are
+ * rendered with the GIL held (by hooks, and by flush() and close()), so
+ * one copy for the process is enough. */
+static struct {
+	pid_t pid;
+	unsigned long thread;
+	size_t len;
+	char text[80];
+} line_ids;
+
 static void out_line_head(struct out *o, const char *name)
 {
-	out_time_pid(o);
-	sysfast__out_str(o, ",\"thread\":");
-	sysfast__out_uint(o, PyThread_get_thread_ident());
-	sysfast__out_str(o, ",\"event\":");
+	unsigned long thread = PyThread_get_thread_ident();
+
+	out_time(o);
+	if (line_ids.len == 0 || line_ids.pid != log_pid || line_ids.thread != thread) {
+		struct out ids;
+
+		sysfast__out_init(&ids);
+		sysfast__out_str(&ids, ",\"pid\":");
+		sysfast__out_int(&ids, (long long)log_pid);
+		sysfast__out_str(&ids, ",\"thread\":");
+		sysfast__out_uint(&ids, thread);
+		sysfast__out_str(&ids, ",\"event\":");
+		/* Always fits: two numbers of at most 20 digits. */
+		memcpy(line_ids.text, ids.p, ids.len);
+		line_ids.len = ids.len;
+		line_ids.pid = log_pid;
+		line_ids.thread = thread;
+		sysfast__out_free(&ids);
+	}
+	sysfast__out_bytes(o, line_ids.text, line_ids.len);
 	sysfast__out_json_utf8(o, name, strlen(name));
 }
 
