@@ -173,6 +173,43 @@ def test_lines_from_many_threads_never_interleave(logfile):
         assert mine == list(range(2000))
 
 
+def test_each_line_names_the_thread_that_raised_it(logfile):
+    # The pid and thread fields are rendered once per run of one
+    # thread's events: switching threads must switch them.
+    log, lines = logfile
+    log("t.log.whose")
+    idents = {}
+
+    def work(n):
+        idents[n] = threading.get_ident()
+        for i in range(50):
+            sys.audit("t.log.whose", n)
+            time.sleep(0)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    sys.audit("t.log.whose", "main")
+    for t in threads:
+        t.join()
+    idents["main"] = threading.get_ident()
+    got = lines()
+    assert len(got) == 151
+    for line in got:
+        assert line["thread"] == idents[line["args"][0]]
+        assert line["pid"] == os.getpid()
+
+
+def test_event_names_are_escaped_as_json_strings(logfile):
+    log, lines = logfile
+    names = ['t.log.name"quote', "t.log.name\\back", "t.log.name\ttab", "t.log.nameé€😀",
+             "t.log.name\x7f"]
+    log("t.log.name*")
+    for name in names:
+        sys.audit(name)
+    assert [line["event"] for line in lines()] == names
+
+
 def test_rate_limit_counts_each_suppressed_line_in_a_summary(logfile):
     log, lines = logfile
     before = sysfast.stats()
