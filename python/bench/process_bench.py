@@ -28,9 +28,9 @@ and system, of the run and the processes it waited for), each with its
 overhead over "none". The targets are judged on CPU time: on a shared
 host, other processes stretch the wall time of a run by whole seconds
 (test_pickle: 4.2 to 5.7 s with no hook, in one session), and its CPU
-time less. Where a result is closer to its limit than the runs of one
-configuration are to each other (the largest spread: "noise"), the
-verdict is n/a. Logs go to a
+time less. Where a result is closer to its limit than the runs of the
+configurations it compares are to each other (the largest spread of
+their CPU times: "noise"), the verdict is n/a. Logs go to a
 temporary directory and are deleted after each run; the lines of
 sysfast_all's log give the events per second.
 
@@ -179,14 +179,13 @@ def summarise(results, reps):
             rows.append({"name": config, "label": label, "seconds": med,
                          "overhead": med / base - 1, "samples": r["seconds"],
                          "cpu": cpu, "cpu_overhead": cpu / base_cpu - 1, "cpu_samples": r["cpu"],
+                         # How far apart its runs are (CPU time, relative to
+                         # the median); None with one run.
+                         "spread": (max(r["cpu"]) - min(r["cpu"])) / cpu if reps > 1 else None,
                          "status": statuses[config], "lines": max(r["lines"])})
         events = next(r["lines"] for r in rows if r["name"] == "sysfast_all")
         out["workloads"].append({
             "name": name, "rows": rows,
-            # How far apart the runs of one configuration are, at worst: a
-            # difference smaller than this says nothing. None with one run.
-            "noise": max((max(r["cpu_samples"]) - min(r["cpu_samples"])) / r["cpu"]
-                         for r in rows) if reps > 1 else None,
             "events_per_second": events / base if base else None,
             # Every configuration must end as the plain run does.
             "same_status": all(s == statuses["none"] for s in statuses.values()),
@@ -206,15 +205,22 @@ def judged(ok, difference, noise, measured):
     return ok, measured
 
 
+def noise(rows, *names):
+    """The largest spread among the configurations a target compares: a
+    difference smaller than this says nothing. None with one run."""
+    spreads = [rows[n]["spread"] for n in names]
+    return None if None in spreads else max(spreads)
+
+
 def targets(workloads):
     by_name = {w["name"]: {r["name"]: r for r in w["rows"]} for w in workloads}
-    noise = {w["name"]: w["noise"] for w in workloads}
     three = f"sysfast.log of 3 events adds <= {THREE_LIMIT:.1%} on test_pickle"
     result = []
     pickle = by_name.get("test_pickle")
     if pickle:
         over = pickle["sysfast_three"]["cpu_overhead"]
-        ok, measured = judged(over <= THREE_LIMIT, over - THREE_LIMIT, noise["test_pickle"],
+        ok, measured = judged(over <= THREE_LIMIT, over - THREE_LIMIT,
+                              noise(pickle, "none", "sysfast_three"),
                               f"{over:+.2%} CPU time; the native floor "
                               f"{pickle['native']['cpu_overhead']:+.2%}")
         result.append({"target": three, "measured": measured, "ok": ok})
@@ -223,7 +229,8 @@ def targets(workloads):
                        "ok": None})
     for name, rows in by_name.items():
         ours, theirs = rows["sysfast_all"]["cpu_overhead"], rows["python_all"]["cpu_overhead"]
-        ok, measured = judged(ours <= theirs / 2, ours - theirs / 2, noise[name],
+        ok, measured = judged(ours <= theirs / 2, ours - theirs / 2,
+                              noise(rows, "none", "sysfast_all", "python_all"),
                               f"{ours:+.1%} vs {theirs:+.1%} CPU time")
         result.append({"target": f"every event: sysfast.log <= half the Python logger's "
                        f"overhead ({name})", "measured": measured, "ok": ok})
