@@ -631,6 +631,35 @@ static void point_hook_add(bool py, const size_t *sizes, size_t n_sizes)
 		emit("hooks/add", impl, sizes[s], "ns/op", t + sizes[s], ADD_WINDOW, 1);
 }
 
+/* The other axis of adding a hook: ADD_WINDOW hooks, each filtered to one
+ * of `events` known events, added one by one; their times are the samples
+ * of size `events`. libsysfast only (CPython's hooks have no filters and
+ * it keeps no events). */
+static void point_hook_add_events(size_t events)
+{
+	char *names = event_names(events);
+	double t[ADD_WINDOW];
+
+	if (!names || !sf_up()) {
+		emit_error("hooks/add_events", "sysfast", events, "set-up failed");
+		return;
+	}
+	for (size_t i = 0; i < events; i++)
+		sysfast_event_intern(names + i * EVENT_NAME_STRIDE);
+	for (size_t k = 0; k < ADD_WINDOW; k++) {
+		const char *pattern = names + ((k * 7919) % events) * EVENT_NAME_STRIDE;
+		sysfast_hook_options opts = {0, &pattern, 1};
+		uint64_t t0 = cpu_ns();
+
+		if (sysfast_add_audit_hook_ex(bench_hook_noop, NULL, &opts) != 0) {
+			emit_error("hooks/add_events", "sysfast", events, sysfast_err_message());
+			return;
+		}
+		t[k] = (double)(cpu_ns() - t0);
+	}
+	emit("hooks/add_events", "sysfast", events, "ns/op", t, ADD_WINDOW, 1);
+}
+
 /* ---- interpreters ---- */
 
 /* `n` live sub-interpreters: memory each, and the time to create and to
@@ -1024,7 +1053,17 @@ static void point_trace(bool py, size_t lines)
 
 /* ---- the plan ---- */
 
-enum point_kind { P_INTERN, P_EVENTS, P_HOOKS, P_HOOK_ADD, P_INTERPS, P_DEEP, P_THREADS, P_TRACE };
+enum point_kind {
+	P_INTERN,
+	P_EVENTS,
+	P_HOOKS,
+	P_HOOK_ADD,
+	P_HOOK_ADD_EVENTS,
+	P_INTERPS,
+	P_DEEP,
+	P_THREADS,
+	P_TRACE
+};
 
 struct point {
 	enum point_kind kind;
@@ -1041,6 +1080,8 @@ static const size_t hooks_sizes[] = {1, 2, 4, 8, 16, 32, 64};
 static const size_t hooks_quick[] = {1, 8, 64};
 static const size_t add_full[] = {1, 4, 16, 64, 256, 1024};
 static const size_t add_quick[] = {1, 16, 256};
+static const size_t add_events_full[] = {100, 1000, 10000, 100000};
+static const size_t add_events_quick[] = {100, 10000};
 static const size_t interps_full[] = {1, 10, 100, 1000};
 static const size_t interps_quick[] = {1, 10, 100, 1000};
 static const size_t py_interps_full[] = {1, 10, 100, 1000};
@@ -1072,6 +1113,9 @@ static void run_point(const struct point *p)
 			point_hook_add(p->alt, add_full, N_OF(add_full));
 		else
 			point_hook_add(p->alt, add_quick, N_OF(add_quick));
+		break;
+	case P_HOOK_ADD_EVENTS:
+		point_hook_add_events(p->size);
 		break;
 	case P_INTERPS:
 		point_interps(p->alt, p->size);
@@ -1159,6 +1203,12 @@ static size_t plan(struct point *out)
 		for (k = 0; k < (scale_full ? N_OF(hooks_sizes) : N_OF(hooks_quick)); k++)
 			out[n++] = (struct point){P_HOOKS, "hooks/dispatch", py, s[k]};
 		out[n++] = (struct point){P_HOOK_ADD, "hooks/add", py, 0};
+	}
+	{
+		const size_t *s = scale_full ? add_events_full : add_events_quick;
+		for (k = 0; k < (scale_full ? N_OF(add_events_full) : N_OF(add_events_quick)); k++)
+			out[n++] =
+			    (struct point){P_HOOK_ADD_EVENTS, "hooks/add_events", false, s[k]};
 	}
 	for (int py = 0; py < 2; py++) {
 		const size_t *s = py ? (scale_full ? py_interps_full : py_interps_quick)

@@ -40,6 +40,8 @@ FAMILIES = [
      ["hooks/dispatch"]),
     ("hooks_add", "Hooks: adding hook number n (10,000 events known)", "hooks already added",
      ["hooks/add"]),
+    ("hooks_add_events", "Hooks: adding a filtered hook with n events known", "known events",
+     ["hooks/add_events"]),
     ("interps", "Interpreters: create and destroy, n live", "live sub-interpreters",
      ["interps/create", "interps/destroy"]),
     ("interps_mem", "Interpreters: memory per interpreter", "live sub-interpreters",
@@ -73,6 +75,7 @@ EXPECT = {
     "hooks/dispatch": "linear (every hook is called)",
     "hooks/add": "flat in hooks (linear in known events: each add matches its patterns "
                  "against every known name)",
+    "hooks/add_events": "linear (each add matches its patterns against every known name)",
     "interps/create": "flat",
     "interps/destroy": "flat",
     "interps/rss": "flat",
@@ -294,17 +297,20 @@ def plot(rows, path, threads_path):
     nrow = max(1, (len(fams) + cols - 1) // cols)
     fig, axes = plt.subplots(nrow, cols, figsize=(14, 4.2 * nrow), squeeze=False)
     styles = {"sysfast": "-", "cpython": "--"}
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (_, title, xlabel, names) in zip(axes.flat, fams):
-        for r in rows:
-            if r["series"] not in names:
-                continue
+        # One colour per operation, solid for libsysfast, dashed for CPython.
+        for r in sorted((r for r in rows if r["series"] in names),
+                        key=lambda r: (names.index(r["series"]), r["impl"] != "sysfast")):
             pts = [(n, v) for n, v in r["points"] if v > 0]
             if not pts:
                 continue
             b = "" if r["exponent"] is None else f", n^{r['exponent']:+.2f} {r['growth']}"
             ax.plot([n for n, _ in pts], [v for _, v in pts], styles.get(r["impl"], ":"),
-                    marker="o", label=f"{r['series'].split('/', 1)[1]} "
-                                      f"{dict(IMPLS).get(r['impl'], r['impl'])}{b}")
+                    color=colors[names.index(r["series"]) % len(colors)],
+                    marker="o" if r["impl"] == "sysfast" else "s",
+                    label=f"{r['series'].split('/', 1)[1]} "
+                          f"{dict(IMPLS).get(r['impl'], r['impl'])}{b}")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(title, fontsize=10)
@@ -316,7 +322,7 @@ def plot(rows, path, threads_path):
         ax.axis("off")
     fig.suptitle("libsysfast (solid) and CPython 3.11 (dashed): cost against size, log-log; "
                  "fitted exponent per series", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
