@@ -218,6 +218,34 @@ fi
 echo "bench.sh: ran in $((SECONDS - start)) s"
 ln -sfn "$(basename "$out")" bench/results/latest
 
+# run_scale: the scaling series (bench/bench_scale.c, sysfast-bench-scale),
+# one process per point, after the main runs so that its large heaps do
+# not disturb them. Quick: three sizes a series (under a minute); full:
+# every size over four or more decades, 10M-string tables included (a few
+# minutes). Writes raw-scale.json (every repetition), scale.md, scale.json,
+# scale.png and scale-threads.png into the run's directory
+# (tools/bench-scale.py); with --update-docs also into docs/benchmarks/
+# and docs/benchmarks.md's bench-scale section.
+run_scale() {
+	local scale=$dir/bench/sysfast-bench-scale start=$SECONDS
+	local args=(/usr/bin/python3 tools/bench-scale.py "$out/raw-scale.json" --out-dir "$out")
+	if [ ! -x "$scale" ]; then
+		echo "bench.sh: $scale was not built" >&2
+		exit 1
+	fi
+	echo "== scaling series ($suite)" >>"$out/console.txt"
+	if ! "$scale" --suite="$suite" --threads="$threads" --out="$out/raw-scale.json" \
+		>>"$out/console.txt" 2>&1; then
+		tail -n 20 "$out/console.txt" >&2
+		echo "bench.sh: the scaling series failed; see $out/console.txt" >&2
+		exit 1
+	fi
+	echo "bench.sh: scaling series ran in $((SECONDS - start)) s"
+	[ "$update_docs" = 1 ] && args+=(--docs docs/benchmarks)
+	"${args[@]}"
+}
+run_scale
+
 report=(/usr/bin/python3 tools/bench-report.py "$out/raw.json" --out-dir "$out"
 	--also "$out/raw-default.json" --also "$out/raw-dlopen.json"
 	--also "$out/raw-alloc-glibc.json" --also "$out/raw-alloc-jemalloc.json"

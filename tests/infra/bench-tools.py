@@ -11,6 +11,7 @@ then looks at its exit status and output. Standard library only; the
 report's plot is not looked at.
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -246,6 +247,81 @@ with tempfile.TemporaryDirectory() as tmp:
     check(rc != 0 and "missing.json" in out, "merge names a file it cannot read")
     rc, out = tool(MERGE, REPORT, "-o", merged)
     check(rc != 0 and "bench-report.py" in out, "merge refuses a file that is not JSON")
+
+SCALE = os.path.join(ROOT, "tools", "bench-scale.py")
+
+
+def scale_json(path, series):
+    """Writes a sysfast-bench-scale run: {(series, impl): {size: value}},
+    three repetitions each, 1% apart."""
+    benchmarks = []
+    for (name, impl), points in series.items():
+        for n, v in points.items():
+            for rep in range(3):
+                t = v * (1.0 + 0.01 * (rep - 1))
+                benchmarks.append({
+                    "name": f"scale/{name}/{impl}/size:{n}", "run_type": "iteration",
+                    "repetitions": 3, "repetition_index": rep, "time_unit": "ns",
+                    "real_time": t, "cpu_time": t, "scale_series": name,
+                    "scale_impl": impl, "scale_size": n, "scale_metric": "ns/op"})
+    with open(path, "w") as f:
+        json.dump({"context": {"suite": "full", "num_cpus": 2}, "benchmarks": benchmarks}, f)
+
+
+def scale_cases(tmp):
+    """bench-scale.py's fits and bench-compare.py --exponents."""
+    sizes = [1000, 10000, 100000, 1000000]
+    flat = {n: 30.0 for n in sizes}
+    linear = {n: 30.0 * n / 1000 for n in sizes}
+    log = {n: 30.0 + 10.0 * math.log(n) for n in sizes}
+    before = os.path.join(tmp, "scale-before.json")
+    scale_json(before, {("intern/hit", "sysfast"): flat, ("intern/hit", "cpython"): log,
+                        ("hooks/dispatch", "sysfast"): linear})
+    rc, out = tool(SCALE, before, "--out-dir", tmp)
+    check(rc == 0, "bench-scale exits 0 on a run without errors")
+    with open(os.path.join(tmp, "scale.json")) as f:
+        rows = {(r["series"], r["impl"]): r for r in json.load(f)["series"]}
+    hit, py, hooks = (rows[("intern/hit", "sysfast")], rows[("intern/hit", "cpython")],
+                      rows[("hooks/dispatch", "sysfast")])
+    check(abs(hit["exponent"]) < 1e-9 and hit["growth"] == "flat",
+          "a constant cost fits exponent 0, flat")
+    check(abs(hooks["exponent"] - 1.0) < 1e-9 and hooks["growth"] == "linear",
+          "a cost proportional to the size fits exponent 1, linear")
+    check(0 < py["exponent"] < 0.5 and py["growth"] == "logarithmic",
+          "a + c ln(n) is told logarithmic")
+    cells = row(out, "intern/hit", after="Interning")
+    check(cells is not None and "+0.00" in cells and "flat" in cells,
+          "the table prints the exponent and the growth")
+    check(any(line.startswith("intern/hit CPython / libsysfast") for line in out.splitlines()),
+          "the table has CPython's ratio where both ran")
+
+    # The exponent check: the same run passes, a flat cost turned linear
+    # fails and names it, a small change passes, a quick run (fewer
+    # sizes) is compared on the sizes both have.
+    after = os.path.join(tmp, "scale-after.json")
+    rc, out = tool(COMPARE, "--exponents", before, before)
+    check(rc == 0 and "no series grows faster" in out, "--exponents passes the same run")
+    scale_json(after, {("intern/hit", "sysfast"): linear, ("intern/hit", "cpython"): log,
+                       ("hooks/dispatch", "sysfast"): linear})
+    rc, out = tool(COMPARE, "--exponents", before, after)
+    check(rc == 1 and "STEEPER" in out and "intern/hit sysfast" in out
+          and "hooks/dispatch sysfast" not in out.split("grow faster than before")[-1],
+          "--exponents fails on a flat cost turned linear and names only that series")
+    rc, out = tool(COMPARE, "--exponents", before, after, "--exp-tolerance", "1.5")
+    check(rc == 0, "... and passes it under a tolerance above the change")
+    scale_json(after, {("intern/hit", "sysfast"): {n: 30.0 * (n / 1000) ** 0.1 for n in sizes},
+                       ("intern/hit", "cpython"): log, ("hooks/dispatch", "sysfast"): linear})
+    rc, out = tool(COMPARE, "--exponents", before, after)
+    check(rc == 0, "--exponents passes an exponent 0.1 up at the default tolerance")
+    scale_json(after, {("intern/hit", "sysfast"): {1000: 30.0, 1000000: 30000.0},
+                       ("hooks/dispatch", "sysfast"): {1000: 30.0, 1000000: 30000.0}})
+    rc, out = tool(COMPARE, "--exponents", before, after, "--filter", "^hooks")
+    check(rc == 0 and "intern/hit" not in out,
+          "--exponents fits the sizes both runs have and honours --filter")
+
+
+with tempfile.TemporaryDirectory() as scale_tmp:
+    scale_cases(scale_tmp)
 
 print(f"{len(failures)} failed")
 sys.exit(1 if failures else 0)
