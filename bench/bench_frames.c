@@ -35,6 +35,10 @@
  * and memory is clobbered once per iteration, so no load of the chain or
  * the flags is hoisted out of the loop and no store is sunk out of it.
  */
+/* The inline forms of SYSFAST_AUDIT and of the frame calls: what these
+ * rows measure (docs/building.md, "Inline dispatch"). */
+#define SYSFAST_INLINE 1
+
 #include <sysfast/sysfast.h>
 
 #include "bench.h"

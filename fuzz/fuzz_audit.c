@@ -26,6 +26,9 @@
 #include <string.h>
 
 #include <sysfast/sysfast.h>
+/* The thread's suspension counter and liburcu's reader state, which the
+ * harness checks after each input. */
+#include <sysfast/static/audit.h>
 
 #include "fuzz.h"
 

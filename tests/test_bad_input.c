@@ -2228,9 +2228,9 @@ static void test_row(void **state)
 static const struct {
 	const char *func, *macro;
 } through_macro[] = {
-    {"sysfast__audit_raw", "sysfast_audit"},         {"sysfast__audit_site", "SYSFAST_AUDIT"},
-    {"sysfast__audit_resolve", "SYSFAST_AUDIT"},     {"sysfast__audit_failed", "SYSFAST_AUDIT"},
-    {"sysfast__audit_unlock_site", "SYSFAST_AUDIT"},
+    {"sysfast__audit_listens", "SYSFAST_AUDIT"}, {"sysfast__audit_at", "SYSFAST_AUDIT"},
+    {"sysfast__audit_site", "SYSFAST_AUDIT"},    {"sysfast__audit_resolve", "SYSFAST_AUDIT"},
+    {"sysfast__audit_failed", "SYSFAST_AUDIT"},  {"sysfast__audit_unlock_site", "SYSFAST_AUDIT"},
 };
 
 /* Macros that rows may name instead of a function. */

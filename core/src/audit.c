@@ -780,23 +780,95 @@ static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
 }
 
 /*
- * The body of every format entry point. The arguments come from *va or,
- * for a sysfast_audit() call site, from raw[0..n_raw) (va NULL). Inline in
- * each, so that which one is a constant there, and so that sysfast_audit
- * passes its own va_list by address: no va_copy and no call to
- * sysfast_vaudit on the common path.
+ * sysfast_audit's per-thread memo. A call names its event and format by
+ * address, and a program nearly always passes the same literals from the
+ * same place; the memo keeps, per pair of addresses, the event's id and
+ * the format's plan (args.c), so that a call that hits it skips the name
+ * lookup and the format's first pass. A remembered address may hold other
+ * text by now (a buffer on the stack, reused), so a hit is confirmed
+ * against copies of both texts, a word at a time (struct sysfast__text):
+ * equal text is a valid name and a valid format, whatever the address.
+ * Keying on the addresses alone, or caching only addresses inside
+ * read-only segments, would skip that compare but could not tell a
+ * library unloaded and another loaded at the same address; the compare
+ * costs 2 to 3 ns of a call.
  */
+static unsigned memo_slot(const char *event, const char *format)
+{
+	uintptr_t e = (uintptr_t)event, f = (uintptr_t)format;
+
+	return (unsigned)((e >> 3) ^ (e >> 11) ^ (f >> 2)) & (SYSFAST__AUDIT_MEMO - 1);
+}
+
+static inline const struct sysfast__audit_memo *memo_find(struct sysfast__thread *t,
+                                                          const char *event, const char *format)
+{
+	const struct sysfast__audit_memo *m = &t->audit_memo[memo_slot(event, format)];
+
+	if (SYSFAST_LIKELY(m->event == event && m->format == format
+	                   && sysfast__text_eq(event, &m->name)
+	                   && (!format || sysfast__text_eq(format, &m->fmt))))
+		return m;
+	return NULL;
+}
+
+/* Remembers a call whose name resolved to `id` and whose format is valid,
+ * when both are short and the format of a common shape. */
+static void memo_fill(struct sysfast__thread *t, const char *event, const char *format,
+                      sysfast_event_id id)
+{
+	struct sysfast__audit_memo *m = &t->audit_memo[memo_slot(event, format)];
+
+	m->event = NULL; /* matches nothing until whole */
+	if (!sysfast__format_plan(format, &m->plan)
+	    || !sysfast__text_keep(&m->name, event, sysfast__event_len_unchecked(id), 5))
+		return;
+	m->fmt.n_words = 0;
+	if (format && !sysfast__text_keep(&m->fmt, format, strlen(format), 2))
+		return;
+	m->id = id;
+	m->format = format;
+	m->event = event;
+}
+
+/* Every call that the memo does not answer: resolves the name, checks the
+ * format and raises the event as the memo's path does, then remembers
+ * what it learnt. */
+static __attribute__((noinline)) int audit_format_slow(struct sysfast__thread *t,
+                                                       struct sysfast_interp *interp,
+                                                       const char *event, const char *format,
+                                                       va_list *va)
+{
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	sysfast_event_id id = resolve_name(event);
+
+	if (!id)
+		return -1;
+	/* Nobody listens: only check the format, read no argument. */
+	if (!listened(interp, id)) {
+		if (sysfast__format_check(format, NULL) < 0)
+			return -1;
+		memo_fill(t, event, format, id);
+		return 0;
+	}
+	if (sysfast__args_build(&buf, format, va, &args) < 0)
+		return -1;
+	memo_fill(t, event, format, id);
+	return dispatch(interp, id, &args);
+}
+
+/* The body of sysfast_audit and sysfast_vaudit, inline in each so that
+ * sysfast_audit passes its own va_list by address: no va_copy and no
+ * call to sysfast_vaudit on the common path. */
 static inline __attribute__((always_inline)) int audit_format(const char *event, const char *format,
-                                                              va_list *va,
-                                                              const struct sysfast__raw *raw,
-                                                              size_t n_raw)
+                                                              va_list *va)
 {
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
+	const struct sysfast__audit_memo *m;
 	struct sysfast__argbuf buf;
 	sysfast_args args;
-	sysfast_event_id id;
-	int rc;
 
 	if (SYSFAST_UNLIKELY(!event)) {
 		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
@@ -807,18 +879,14 @@ static inline __attribute__((always_inline)) int audit_format(const char *event,
 	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
-	id = resolve_name(event);
-	if (!id)
+	m = memo_find(t, event, format);
+	if (SYSFAST_UNLIKELY(!m))
+		return audit_format_slow(t, interp, event, format, va);
+	if (!listened(interp, m->id))
+		return 0;
+	if (sysfast__args_build_plan(&buf, format, &m->plan, va, &args) < 0)
 		return -1;
-	/* Nobody listens: only check the format, read no argument. */
-	if (!listened(interp, id))
-		return va ? sysfast__format_check(format, NULL)
-		          : sysfast__format_check_raw(format, n_raw);
-	rc = va ? sysfast__args_build(&buf, format, va, &args)
-	        : sysfast__args_build_raw(&buf, format, raw, n_raw, &args);
-	if (rc < 0)
-		return -1;
-	return dispatch(interp, id, &args);
+	return dispatch(interp, m->id, &args);
 }
 
 int sysfast_vaudit(const char *event, const char *format, va_list va)
@@ -828,90 +896,68 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 
 	/* A va_list parameter cannot be passed on by address portably. */
 	va_copy(copy, va);
-	rc = audit_format(event, format, &copy, NULL, 0);
+	rc = audit_format(event, format, &copy);
 	va_end(copy);
 	return rc;
 }
 
-int(sysfast_audit)(const char *event, const char *format, ...)
+int sysfast_audit(const char *event, const char *format, ...)
 {
 	va_list va;
 	int rc;
 
 	va_start(va, format);
-	rc = audit_format(event, format, &va, NULL, 0);
+	rc = audit_format(event, format, &va);
 	va_end(va);
 	return rc;
 }
 
-/* Whether `site` is bound to exactly this event and format. */
-static inline bool fmt_site_matches(const struct sysfast__fmt_site *site, const char *event,
-                                    const char *format)
+bool sysfast__audit_listens(const unsigned char **site, const char *name)
 {
-	return __atomic_load_n(&site->state, __ATOMIC_ACQUIRE) == 2 && site->event == event
-	       && site->format == format;
-}
-
-/*
- * A call of a sysfast_audit() site that is not bound to this event and
- * format: binds the site when the name is valid and the format flat and
- * within the arguments given, so that later calls skip both checks. Then
- * raises the event as the function does, reporting whatever is wrong.
- * Only one thread binds a site, once: a reader that sees state 2 sees
- * every field.
- */
-static __attribute__((noinline)) int raw_first(struct sysfast__fmt_site *site, const char *event,
-                                               const char *format, const struct sysfast__raw *raw,
-                                               size_t n_raw)
-{
-	struct sysfast__thread *t;
+	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
 	sysfast_event_id id;
-	unsigned unbound = 0;
-	bool simple;
 
-	if (event && audit_enabled() && sysfast__thread_interp(&t)
-	    && __atomic_load_n(&site->state, __ATOMIC_RELAXED) == 0
-	    && sysfast__format_site(format, n_raw, &simple)) {
+	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
 		struct sysfast__error saved;
 
-		/* A bad name is reported by audit_format below, not here. */
+		if (!sysfast_is_initialized())
+			return false;
+		/* A bad name: let the dispatch report it, with the error set
+		 * there, not here. */
 		sysfast__err_save(&saved);
-		id = resolve_name(event);
+		id = name ? resolve_name(name) : 0;
 		sysfast__err_restore(&saved);
-		if (id
-		    && __atomic_compare_exchange_n(&site->state, &unbound, 1, false,
-		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-			site->simple = simple;
-			site->site.name = sysfast__event_name_unchecked(id);
-			site->site.listened = &audit_listened[id];
-			site->site.id = id;
-			site->event = event;
-			site->format = format;
-			__atomic_store_n(&site->state, 2, __ATOMIC_RELEASE);
-		}
+		if (!id)
+			return true;
+		/* Ids never change, so racing stores write the same value. */
+		__atomic_store_n(site, &audit_listened[id], __ATOMIC_RELEASE);
+	} else {
+		id = (sysfast_event_id)(l - audit_listened);
 	}
-	return audit_format(event, format, NULL, raw, n_raw);
+	return sysfast_audit_active(id);
 }
 
-int sysfast__audit_raw(struct sysfast__fmt_site *site, const char *event, const char *format,
-                       const struct sysfast__raw *raw, size_t n_raw)
+int sysfast__audit_at(const unsigned char **site, const char *name, const sysfast_args *args)
 {
-	struct sysfast__thread *t;
-	struct sysfast_interp *interp;
-	struct sysfast__argbuf buf;
-	sysfast_args args;
+	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
+	sysfast_event_id id;
 
-	if (SYSFAST_UNLIKELY(!fmt_site_matches(site, event, format)))
-		return raw_first(site, event, format, raw, n_raw);
-	/* Bound: the name is valid and the format good for these arguments. */
-	if (!audit_enabled())
-		return 0;
-	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp) || !listened(interp, site->site.id))
-		return 0;
-	if (sysfast__args_build_flat(&buf, format, raw, &args) < 0)
-		return -1;
-	return dispatch(interp, site->site.id, &args);
+	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
+		if (!name) {
+			sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
+			return -1;
+		}
+		if (!sysfast_is_initialized())
+			return 0;
+		id = resolve_name(name);
+		if (!id)
+			return -1;
+		/* Ids never change, so racing stores write the same value. */
+		__atomic_store_n(site, &audit_listened[id], __ATOMIC_RELEASE);
+	} else {
+		id = (sysfast_event_id)(l - audit_listened);
+	}
+	return sysfast_audit_args(id, args);
 }
 
 /* Caches `id`, its name and its filter byte at a call site. Ids never

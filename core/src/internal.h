@@ -16,6 +16,8 @@
 #include <urcu/rculfhash.h>
 #include <urcu/urcu-memb.h>
 
+#include <sysfast/static/audit.h>
+#include <sysfast/static/trace.h>
 #include <sysfast/sysfast.h>
 
 /* ---- alloc.c ---- */
@@ -110,6 +112,115 @@ struct sysfast__trace {
 	uint64_t serial;
 };
 
+/* What the check of a format of the common shapes ("si", "(si)": value
+ * codes and separators, at most one pair of parentheses around the
+ * whole) learns: the offsets of its value codes. Enough for the second
+ * pass to run alone on the same text; sysfast_audit keeps it per thread
+ * with a copy of the text (audit.c). */
+#define SYSFAST__PLAN_MAX 15
+struct sysfast__format_plan {
+	uint8_t n;
+	uint8_t off[SYSFAST__PLAN_MAX];
+};
+
+/*
+ * Short strings kept as 64-bit words (zero-padded past the NUL) and
+ * compared with a candidate a word at a time: the per-thread memo of
+ * sysfast_audit confirms with them that the text at a remembered address
+ * is still the text it remembered. Byte by byte, that compare cost more
+ * than the rest of a call (a quarter of sysfast_audit with one hook).
+ * A word load may read past the candidate's NUL, never past its page
+ * (a candidate near a page's end is compared byte by byte), so it cannot
+ * fault, and the bytes past the stored NUL are masked off. AddressSanitizer
+ * and ThreadSanitizer would report those reads, so their builds compare
+ * byte by byte throughout.
+ */
+#define SYSFAST__TEXT_WORDS_MAX 5
+
+struct sysfast__text {
+	uint8_t n_words; /* 0: not kept */
+	uint8_t len;     /* bytes before the NUL */
+	uint64_t last_mask;
+	uint64_t w[SYSFAST__TEXT_WORDS_MAX];
+};
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SYSFAST__TEXT_BYTEWISE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SYSFAST__TEXT_BYTEWISE 1
+#endif
+#endif
+
+/* Keeps `s` (`len` bytes and its NUL) in *t, if it fits in `max_words`
+ * words (at most SYSFAST__TEXT_WORDS_MAX); false if not. */
+static inline bool sysfast__text_keep(struct sysfast__text *t, const char *s, size_t len,
+                                      size_t max_words)
+{
+	unsigned char mask[8] = {0};
+	size_t n = len / 8 + 1;
+
+	if (n > max_words)
+		return false;
+	memset(t->w, 0, sizeof(t->w));
+	memcpy(t->w, s, len + 1);
+	memset(mask, 0xff, (len + 1) - 8 * (n - 1));
+	memcpy(&t->last_mask, mask, 8);
+	t->len = (uint8_t)len;
+	t->n_words = (uint8_t)n;
+	return true;
+}
+
+static inline bool sysfast__text_eq_bytes(const char *s, const struct sysfast__text *t)
+{
+	const char *k = (const char *)t->w;
+
+	/* The kept text has no NUL before its end, so a shorter candidate
+	 * differs at its own NUL and the loop stops there. */
+	for (size_t i = 0; i <= t->len; i++)
+		if (s[i] != k[i])
+			return false;
+	return true;
+}
+
+/* Whether `s` holds exactly the text kept in *t. */
+static inline bool sysfast__text_eq(const char *s, const struct sysfast__text *t)
+{
+#ifdef SYSFAST__TEXT_BYTEWISE
+	return sysfast__text_eq_bytes(s, t);
+#else
+	size_t n = t->n_words;
+	uint64_t diff, v;
+
+	if (SYSFAST_UNLIKELY(((uintptr_t)s & 4095) > 4096 - 8 * n))
+		return sysfast__text_eq_bytes(s, t);
+	memcpy(&v, s + 8 * (n - 1), 8);
+	diff = (v ^ t->w[n - 1]) & t->last_mask;
+	for (size_t i = 0; i + 1 < n; i++) {
+		memcpy(&v, s + 8 * i, 8);
+		diff |= v ^ t->w[i];
+	}
+	return diff == 0;
+#endif
+}
+
+/* Entries of sysfast_audit's per-thread memo (audit.c): a power of two. A
+ * thread keeps hitting a few call sites (CPython raises about ten
+ * distinct events in most of its audit traffic); 16 entries take 2 KiB of
+ * TLS. */
+#define SYSFAST__AUDIT_MEMO 16
+
+/* One entry: a call's event and format pointers, the texts they held,
+ * the event's id and the format's plan. Names over 39 bytes and formats
+ * over 15 are not kept (they take the general path every time). */
+struct sysfast__audit_memo {
+	const char *event, *format;
+	sysfast_event_id id;
+	struct sysfast__format_plan plan;
+	struct sysfast__text name;
+	struct sysfast__text fmt; /* n_words 0: format NULL */
+};
+
 /* Everything libsysfast keeps per thread, in initial-exec TLS. The error
  * indicator works without set-up; the rest is valid once `ready`. */
 struct sysfast__thread {
@@ -122,6 +233,8 @@ struct sysfast__thread {
 	/* Names this thread resolved lately, by the name's address (see
 	 * sysfast__name_cache_get). */
 	const struct sysfast__event_node *name_cache[SYSFAST__NAME_CACHE];
+	/* sysfast_audit's memo (audit.c); zeroed entries match no call. */
+	struct sysfast__audit_memo audit_memo[SYSFAST__AUDIT_MEMO];
 	/* This thread's sysfast__audit_tls (the error type, the tracing
 	 * counter and the interpreter's view), so that sysfast_fini can
 	 * reset the view of other threads. */
@@ -247,33 +360,72 @@ struct sysfast__argbuf {
 int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
                         sysfast_args *out);
 
-/* Whether `format` is valid and of the common shapes that
- * sysfast__args_build_flat handles: values and separators only ("s#i"), or
- * the same inside one pair of parentheses around the whole ("(si)"); NULL
- * and "" too. Reads no argument and sets no error (false for anything
- * else, valid or not). */
-bool sysfast__format_is_flat(const char *format);
-
-/* Whether a sysfast_audit() call site with `n_raw` arguments may bind to
- * `format`: the format is flat (above) and reads at most n_raw arguments.
- * *simple tells whether it is also one site code per argument, in order,
- * with no separators: what sysfast__fmt_values (audit.h) builds. Sets no
+/* Fills *plan for a valid format of the common shapes with at most
+ * SYSFAST__PLAN_MAX values within its first 256 bytes (NULL and "" too);
+ * false for any other format, valid or not. Reads no argument and sets no
  * error. */
-bool sysfast__format_site(const char *format, size_t n_raw, bool *simple);
+bool sysfast__format_plan(const char *format, struct sysfast__format_plan *plan);
 
-/* sysfast__args_build for a format that sysfast__format_site accepted,
- * reading a call site's raw arguments, without checking the format again.
- * Fails only on a bad value ('O' with NULL, 'C' out of range), as
- * sysfast__args_build's second pass does. */
-int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format,
-                             const struct sysfast__raw *raw, sysfast_args *out);
+/* Builds value `idx` of a planned format from the code at `p` (any
+ * code): sysfast__args_build_plan's way out for the codes it does not
+ * build inline. Fails only on a bad value. */
+int sysfast__args_build_value(struct sysfast__argbuf *buf, const char *format, const char *p,
+                              size_t idx, va_list *va);
 
-/* sysfast__args_build reading a call site's raw arguments, raw[0..n_raw):
- * also fails with sysfast_SystemError when the format reads more.
- * sysfast__format_check_raw is its first pass alone. */
-int sysfast__format_check_raw(const char *format, size_t n_raw);
-int sysfast__args_build_raw(struct sysfast__argbuf *buf, const char *format,
-                            const struct sysfast__raw *raw, size_t n_raw, sysfast_args *out);
+/* strlen for the short strings of the hot path (text arguments), inline:
+ * libc's goes through the PLT to an IFUNC-selected routine, an indirect
+ * jump that on some machines costs more than the whole loop (on the
+ * benchmark machine, 14 ns of a 47 ns call; docs/benchmarks.md). Past 32
+ * bytes, libc's. */
+static inline size_t sysfast__short_strlen(const char *s)
+{
+	for (size_t n = 0; n < 32; n++)
+		if (!s[n])
+			return n;
+	/* Again from the start: s + 32 would be out of bounds of any object
+	 * shorter than that, which compilers warn about even where this line
+	 * is never reached. */
+	return strlen(s);
+}
+
+/* Builds slot `idx` from the code at `p` when it is one of the two codes
+ * of nearly every audit format, 'i' and 's' (without '#'); false, reading
+ * nothing, for any other. Inline in every builder of flat formats. */
+static inline __attribute__((always_inline)) bool
+sysfast__args_build_common(struct sysfast__argbuf *buf, const char *p, size_t idx, va_list *va)
+{
+	if (*p == 'i') {
+		buf->slots[idx] = SYSFAST_INT(va_arg(*va, int));
+		return true;
+	}
+	if (*p == 's' && p[1] != '#') {
+		const char *s = va_arg(*va, const char *);
+
+		buf->slots[idx] = s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
+		return true;
+	}
+	return false;
+}
+
+/* sysfast__args_build for `format`, whose plan sysfast__format_plan made
+ * from the same text: only the second pass. Fails only on a bad value
+ * ('O' or 'S' with NULL, 'C' out of range). Inline, so that the memo's
+ * path in audit.c builds "(si)" without a call. */
+static inline __attribute__((always_inline)) int
+sysfast__args_build_plan(struct sysfast__argbuf *buf, const char *format,
+                         const struct sysfast__format_plan *plan, va_list *va, sysfast_args *out)
+{
+	for (size_t k = 0; k < plan->n; k++) {
+		const char *p = format + plan->off[k];
+
+		if (!sysfast__args_build_common(buf, p, k, va)
+		    && sysfast__args_build_value(buf, format, p, k, va) < 0)
+			return -1;
+	}
+	out->n = plan->n;
+	out->items = buf->slots;
+	return 0;
+}
 
 /* The first pass of sysfast__args_build alone: checks `format` and counts
  * its slots without reading any argument. Returns 0, or -1 with
