@@ -35,7 +35,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "internal.h"
+#include "data.h"
 
 /* Bytes of the format quoted in error messages; longer ones end in "...". */
 #define FORMAT_QUOTE_MAX 64

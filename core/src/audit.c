@@ -36,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dispatch.h"
 
 unsigned sysfast__audit_enabled;
 
@@ -48,10 +48,6 @@ unsigned sysfast__audit_enabled;
  * interpreter that is gone costs its event the thread's view check. */
 static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
 const unsigned char sysfast__audit_unresolved = 1;
-
-#ifdef SYSFAST__TSAN
-char sysfast__rcu_tsan_sync;
-#endif
 
 /* One filter pattern of a hook: an exact name or a prefix (`len` bytes of
  * text, before the '*'; "" for "*"). Exact names are compared as text,
@@ -75,25 +71,6 @@ static struct sysfast__hooklist global_hooks;
 static bool sealed;
 
 static const sysfast_args no_args = {0, NULL};
-
-/* ---- reclamation ---- */
-
-static void free_after_grace_period(struct rcu_head *head)
-{
-#ifdef SYSFAST__TSAN
-	__tsan_acquire(&sysfast__rcu_tsan_sync);
-	__tsan_acquire(head);
-#endif
-	sysfast__free(head);
-}
-
-void sysfast__defer_free(struct rcu_head *head)
-{
-#ifdef SYSFAST__TSAN
-	__tsan_release(head);
-#endif
-	urcu_memb_call_rcu(head, free_after_grace_period);
-}
 
 /* ---- snapshots and slots ---- */
 
@@ -312,6 +289,14 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 
 /* ---- change sets (all under the lock) ---- */
 
+/* Snapshots built for a change of the audit slots and not yet published
+ * (prepare, then commit). Zero-initialise. */
+struct sysfast__audit_change;
+struct sysfast__audit_changes {
+	struct sysfast__audit_change *items;
+	size_t n, cap;
+};
+
 /* One change of a set: `vec` is to replace what the slot of `id` in
  * `interp` holds, or its defvec when `id` is 0. `built`: `vec` was built
  * for this set (the set owns it until it is published); otherwise it is
@@ -403,7 +388,7 @@ static int prepare_hook(struct sysfast__audit_changes *c, struct sysfast_interp 
 	return 0;
 }
 
-void sysfast__audit_commit(struct sysfast__audit_changes *c)
+static void audit_commit(struct sysfast__audit_changes *c)
 {
 	/* Slots first, while each interpreter's defvec is still the one
 	 * that its other slots share: a replaced snapshot other than that
@@ -433,8 +418,11 @@ void sysfast__audit_commit(struct sysfast__audit_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_changes *c)
+/* The event layer's observer (data.h): a new event gets its hooks in
+ * every live interpreter before its id is handed out. */
+static int event_prepare(sysfast_event_id id, void *ctx)
 {
+	struct sysfast__audit_changes *c = ctx;
 	struct sysfast_interp *interp;
 
 	cds_list_for_each_entry(interp, &sysfast__interps, link) {
@@ -446,9 +434,23 @@ int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_chan
 	return 0;
 }
 
+static void event_commit(void *ctx)
+{
+	audit_commit(ctx);
+}
+
+_Static_assert(sizeof(struct sysfast__audit_changes) <= SYSFAST__EVENT_OBSERVER_CTX,
+               "a change set must fit in the event layer's room for it");
+
+static const struct sysfast__event_observer event_observer = {event_prepare, event_commit};
+
 int sysfast__interp_audit_init(struct sysfast_interp *interp)
 {
 	struct sysfast__audit_changes c = {0};
+
+	/* Before the first interpreter exists: from now on new names get
+	 * their hooks. */
+	sysfast__event_observe(&event_observer);
 
 	interp->view = view_map();
 	if (!interp->view) {
@@ -462,7 +464,7 @@ int sysfast__interp_audit_init(struct sysfast_interp *interp)
 		interp->view = NULL;
 		return -1;
 	}
-	sysfast__audit_commit(&c);
+	audit_commit(&c);
 	return 0;
 }
 
@@ -793,6 +795,25 @@ static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
  * library unloaded and another loaded at the same address; the compare
  * costs 2 to 3 ns of a call.
  */
+/* Entries of sysfast_audit's per-thread memo: a power of two. A thread
+ * keeps hitting a few call sites (CPython raises about ten distinct
+ * events in most of its audit traffic); 16 entries take 2.4 KiB of
+ * TLS. */
+#define SYSFAST__AUDIT_MEMO 16
+
+/* One entry: a call's event and format pointers, the texts they held,
+ * the event's id and the format's plan. Names over 39 bytes and formats
+ * over 15 are not kept (they take the general path every time). */
+struct sysfast__audit_memo {
+	const char *event, *format;
+	sysfast_event_id id;
+	struct sysfast__format_plan plan;
+	struct sysfast__text name;
+	struct sysfast__text fmt; /* n_words 0: format NULL */
+};
+
+static __thread struct sysfast__audit_memo audit_memo[SYSFAST__AUDIT_MEMO];
+
 static unsigned memo_slot(const char *event, const char *format)
 {
 	uintptr_t e = (uintptr_t)event, f = (uintptr_t)format;
@@ -800,10 +821,9 @@ static unsigned memo_slot(const char *event, const char *format)
 	return (unsigned)((e >> 3) ^ (e >> 11) ^ (f >> 2)) & (SYSFAST__AUDIT_MEMO - 1);
 }
 
-static inline const struct sysfast__audit_memo *memo_find(struct sysfast__thread *t,
-                                                          const char *event, const char *format)
+static inline const struct sysfast__audit_memo *memo_find(const char *event, const char *format)
 {
-	const struct sysfast__audit_memo *m = &t->audit_memo[memo_slot(event, format)];
+	const struct sysfast__audit_memo *m = &audit_memo[memo_slot(event, format)];
 
 	if (SYSFAST_LIKELY(m->event == event && m->format == format
 	                   && sysfast__text_eq(event, &m->name)
@@ -814,10 +834,9 @@ static inline const struct sysfast__audit_memo *memo_find(struct sysfast__thread
 
 /* Remembers a call whose name resolved to `id` and whose format is valid,
  * when both are short and the format of a common shape. */
-static void memo_fill(struct sysfast__thread *t, const char *event, const char *format,
-                      sysfast_event_id id)
+static void memo_fill(const char *event, const char *format, sysfast_event_id id)
 {
-	struct sysfast__audit_memo *m = &t->audit_memo[memo_slot(event, format)];
+	struct sysfast__audit_memo *m = &audit_memo[memo_slot(event, format)];
 
 	m->event = NULL; /* matches nothing until whole */
 	if (!sysfast__format_plan(format, &m->plan)
@@ -834,10 +853,8 @@ static void memo_fill(struct sysfast__thread *t, const char *event, const char *
 /* Every call that the memo does not answer: resolves the name, checks the
  * format and raises the event as the memo's path does, then remembers
  * what it learnt. */
-static __attribute__((noinline)) int audit_format_slow(struct sysfast__thread *t,
-                                                       struct sysfast_interp *interp,
-                                                       const char *event, const char *format,
-                                                       va_list *va)
+static __attribute__((noinline)) int
+audit_format_slow(struct sysfast_interp *interp, const char *event, const char *format, va_list *va)
 {
 	struct sysfast__argbuf buf;
 	sysfast_args args;
@@ -849,12 +866,12 @@ static __attribute__((noinline)) int audit_format_slow(struct sysfast__thread *t
 	if (!listened(interp, id)) {
 		if (sysfast__format_check(format, NULL) < 0)
 			return -1;
-		memo_fill(t, event, format, id);
+		memo_fill(event, format, id);
 		return 0;
 	}
 	if (sysfast__args_build(&buf, format, va, &args) < 0)
 		return -1;
-	memo_fill(t, event, format, id);
+	memo_fill(event, format, id);
 	return dispatch(interp, id, &args);
 }
 
@@ -879,9 +896,9 @@ static inline __attribute__((always_inline)) int audit_format(const char *event,
 	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
-	m = memo_find(t, event, format);
+	m = memo_find(event, format);
 	if (SYSFAST_UNLIKELY(!m))
-		return audit_format_slow(t, interp, event, format, va);
+		return audit_format_slow(interp, event, format, va);
 	if (!listened(interp, m->id))
 		return 0;
 	if (sysfast__args_build_plan(&buf, format, &m->plan, va, &args) < 0)
@@ -920,7 +937,7 @@ bool sysfast__audit_listens(const unsigned char **site, const char *name)
 	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
 		struct sysfast__error saved;
 
-		if (!sysfast_is_initialized())
+		if (!sysfast__is_initialized())
 			return false;
 		/* A bad name: let the dispatch report it, with the error set
 		 * there, not here. */
@@ -947,7 +964,7 @@ int sysfast__audit_at(const unsigned char **site, const char *name, const sysfas
 			sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
 			return -1;
 		}
-		if (!sysfast_is_initialized())
+		if (!sysfast__is_initialized())
 			return 0;
 		id = resolve_name(name);
 		if (!id)
@@ -981,7 +998,7 @@ int sysfast__audit_site(struct sysfast__site *site, const char *name, const sysf
 			sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
 			return -1;
 		}
-		if (!sysfast_is_initialized())
+		if (!sysfast__is_initialized())
 			return 0;
 		id = resolve_name(name);
 		if (!id)
@@ -1000,7 +1017,7 @@ bool sysfast__audit_resolve(struct sysfast__site *site, const char *name)
 {
 	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
 
-	if (!sysfast_is_initialized())
+	if (!sysfast__is_initialized())
 		return false;
 	if (!id) {
 		struct sysfast__error saved;
@@ -1228,16 +1245,6 @@ static int sealed_error(void)
 	return -1;
 }
 
-static bool interp_is_live_locked(const struct sysfast_interp *interp)
-{
-	const struct sysfast_interp *it;
-
-	cds_list_for_each_entry(it, &sysfast__interps, link)
-		if (it == interp)
-			return !it->dying;
-	return false;
-}
-
 /* Adds `h` to its list (`target` NULL: the process-wide one) and to every
  * slot it belongs in, or on failure (MemoryError) changes nothing. Under
  * the lock. */
@@ -1266,7 +1273,7 @@ static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h)
 		changes_drop(&c);
 		return -1;
 	}
-	sysfast__audit_commit(&c);
+	audit_commit(&c);
 	return 0;
 }
 
@@ -1315,7 +1322,7 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 		return sealed_error();
 	if (!global && sysfast__check_initialized() < 0)
 		return -1;
-	if (sysfast_is_initialized() && (rc = raise_addaudithook()) != 0)
+	if (sysfast__is_initialized() && (rc = raise_addaudithook()) != 0)
 		return rc;
 	h = hook_new(fn, userdata, opts, (size_t)n_patterns);
 	if (!h)
@@ -1327,7 +1334,7 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 	} else if (!global && !sysfast__initialized) {
 		sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
 		rc = -1;
-	} else if (!global && !interp_is_live_locked(target)) {
+	} else if (!global && (!sysfast__interp_is_live(target) || target->dying)) {
 		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
 		rc = -1;
 	} else {

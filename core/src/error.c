@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "errors.h"
 
 /* The built-in classes and their parents, once; the root has none. One
  * array, so that "is this a built-in class?" is a range check. */
@@ -239,4 +239,10 @@ void sysfast__err_restore(const struct sysfast__error *saved)
 	sysfast__audit_tls.err = saved->type;
 	e->len = saved->len;
 	memcpy(e->msg, saved->msg, saved->len + 1);
+}
+
+int sysfast__not_initialized(void)
+{
+	sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
+	return -1;
 }

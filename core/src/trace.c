@@ -32,7 +32,7 @@
  */
 #include <sched.h>
 
-#include "internal.h"
+#include "dispatch.h"
 
 _Static_assert(offsetof(struct sysfast__audit_thread, trace_set)
                        == offsetof(struct sysfast__audit_thread, tracing) + sizeof(unsigned)
