@@ -52,16 +52,44 @@ enum {
 	TAKES_LENGTH = 1u << 2 /* may be followed by '#' (pointer + ssize_t) */
 };
 
-/* clang-format off */
+/*
+ * The format's codes, written once: X(code, class, how), `how` being what
+ * build_value does for a value code. The class table below and
+ * build_value's switch both expand it.
+ */
+#define FORMAT_CODES(X)                                                                            \
+	X(' ', IGNORED, NOT_A_VALUE)                                                               \
+	X('\t', IGNORED, NOT_A_VALUE)                                                              \
+	X(',', IGNORED, NOT_A_VALUE)                                                               \
+	X(':', IGNORED, NOT_A_VALUE)                                                               \
+	X('s', VALUE | TAKES_LENGTH, TEXT)                                                         \
+	X('z', VALUE | TAKES_LENGTH, TEXT)                                                         \
+	X('y', VALUE | TAKES_LENGTH, TEXT)                                                         \
+	X('c', VALUE, CHAR)                                                                        \
+	X('C', VALUE, CHAR)                                                                        \
+	X('O', VALUE, OBJECT)                                                                      \
+	X('S', VALUE, OBJECT)                                                                      \
+	X('b', VALUE, SIGNED(int))                                                                 \
+	X('h', VALUE, SIGNED(int))                                                                 \
+	X('i', VALUE, SIGNED(int))                                                                 \
+	X('l', VALUE, SIGNED(long))                                                                \
+	X('L', VALUE, SIGNED(long long))                                                           \
+	X('n', VALUE, SIGNED(ssize_t))                                                             \
+	X('B', VALUE, UNSIGNED(unsigned int))                                                      \
+	X('H', VALUE, UNSIGNED(unsigned int))                                                      \
+	X('I', VALUE, UNSIGNED(unsigned int))                                                      \
+	X('k', VALUE, UNSIGNED(unsigned long))                                                     \
+	X('K', VALUE, UNSIGNED(unsigned long long))                                                \
+	X('d', VALUE, DOUBLE)                                                                      \
+	X('f', VALUE, DOUBLE)                                                                      \
+	X('p', VALUE, BOOL)                                                                        \
+	X('P', VALUE, POINTER)
+
 static const unsigned char code_class[256] = {
-    [' '] = IGNORED, ['\t'] = IGNORED, [','] = IGNORED, [':'] = IGNORED,
-    ['s'] = VALUE | TAKES_LENGTH, ['z'] = VALUE | TAKES_LENGTH, ['y'] = VALUE | TAKES_LENGTH,
-    ['b'] = VALUE, ['h'] = VALUE, ['i'] = VALUE, ['l'] = VALUE, ['L'] = VALUE, ['n'] = VALUE,
-    ['B'] = VALUE, ['H'] = VALUE, ['I'] = VALUE, ['k'] = VALUE, ['K'] = VALUE,
-    ['c'] = VALUE, ['C'] = VALUE, ['d'] = VALUE, ['f'] = VALUE, ['p'] = VALUE,
-    ['O'] = VALUE, ['S'] = VALUE, ['P'] = VALUE,
+#define CODE_CLASS(code, cls, how) [(unsigned char)(code)] = (cls),
+    FORMAT_CODES(CODE_CLASS)
+#undef CODE_CLASS
 };
-/* clang-format on */
 
 static bool is_ignored(char c)
 {
@@ -378,52 +406,46 @@ static int build_value(struct builder *b, const char **pp, size_t idx)
 	const char *p = *pp;
 
 	switch (*p) {
-	case 's':
-	case 'z':
-	case 'y':
-		*slot = read_text(*p, p[1] == '#', src);
-		*pp += p[1] == '#';
-		return 0;
-	case 'c':
-	case 'C':
-		return build_char(b, p, idx);
-	case 'O':
-	case 'S':
-		return build_object(b, p, idx);
-	case 'l':
-		*slot = SYSFAST_INT(NEXT(src, long));
-		return 0;
-	case 'L':
-		*slot = SYSFAST_INT(NEXT(src, long long));
-		return 0;
-	case 'n':
-		*slot = SYSFAST_INT(NEXT(src, ssize_t));
-		return 0;
-	case 'B':
-	case 'H':
-	case 'I':
-		*slot = SYSFAST_UINT(NEXT(src, unsigned int));
-		return 0;
-	case 'k':
-		*slot = SYSFAST_UINT(NEXT(src, unsigned long));
-		return 0;
-	case 'K':
-		*slot = SYSFAST_UINT(NEXT(src, unsigned long long));
-		return 0;
-	case 'd':
-	case 'f':
-		*slot = SYSFAST_FLOAT(NEXT_DOUBLE(src));
-		return 0;
-	case 'p':
-		*slot = SYSFAST_BOOL(NEXT(src, int) != 0);
-		return 0;
-	case 'P':
-		*slot = SYSFAST_PTR(NEXT(src, const void *));
-		return 0;
-	default: /* 'b' 'h' 'i' */
-		*slot = SYSFAST_INT(NEXT(src, int));
-		return 0;
+#define TEXT                                                                                       \
+	*slot = read_text(*p, p[1] == '#', src);                                                   \
+	*pp += p[1] == '#';                                                                        \
+	return 0;
+#define CHAR return build_char(b, p, idx);
+#define OBJECT return build_object(b, p, idx);
+#define SIGNED(type)                                                                               \
+	*slot = SYSFAST_INT(NEXT(src, type));                                                      \
+	return 0;
+#define UNSIGNED(type)                                                                             \
+	*slot = SYSFAST_UINT(NEXT(src, type));                                                     \
+	return 0;
+#define DOUBLE                                                                                     \
+	*slot = SYSFAST_FLOAT(NEXT_DOUBLE(src));                                                   \
+	return 0;
+#define BOOL                                                                                       \
+	*slot = SYSFAST_BOOL(NEXT(src, int) != 0);                                                 \
+	return 0;
+#define POINTER                                                                                    \
+	*slot = SYSFAST_PTR(NEXT(src, const void *));                                              \
+	return 0;
+#define NOT_A_VALUE break;
+#define BUILD_CASE(code, cls, how)                                                                 \
+	case code:                                                                                 \
+		how
+		FORMAT_CODES(BUILD_CASE)
+#undef BUILD_CASE
+#undef NOT_A_VALUE
+#undef POINTER
+#undef BOOL
+#undef DOUBLE
+#undef UNSIGNED
+#undef SIGNED
+#undef OBJECT
+#undef CHAR
+#undef TEXT
 	}
+	/* Only value codes of a checked format get here. */
+	return format_error(sysfast_SystemError, "bad format char", b->format,
+	                    (size_t)(p - b->format));
 }
 
 /* Opens the tuple whose '(' is at `p` in slot `idx`: reserves its
