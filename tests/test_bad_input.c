@@ -3,7 +3,7 @@
  * Bad input, for every public function, as one table: NULLs, bad names and
  * lengths, unknown ids, dead interpreters, calls before sysfast_init and
  * after sysfast_fini, and the calls hooks make back into the library
- * (API.md: "No public function aborts, asserts or crashes on bad input",
+ * (docs/api.md: "No public function aborts, asserts or crashes on bad input",
  * and its Precise rules).
  *
  * Each row is one cmocka test and one TAP line: the state it runs in, the

@@ -609,8 +609,8 @@ static int hook_failed(int r, const char *name)
 }
 
 /* Calls the hooks of one snapshot in order; the first failure stops it
- * (rule 3). Tracing is suspended across the hooks and lifted only around
- * those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
+ * (docs/api.md, audit rule 3). Tracing is suspended across the hooks and
+ * lifted only around those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
  * to outer + 1 and back, so nesting composes. */
 static inline __attribute__((always_inline)) int
 call_hooks(struct sysfast__audit_thread *th, const struct sysfast__hook_entry *e,
@@ -671,7 +671,7 @@ static inline __attribute__((always_inline)) int run_hooks(struct sysfast__audit
 }
 
 /* run_hooks with an error pending in the caller: hooks must not see it,
- * and it comes back after a successful dispatch (rule 6). Out of line, so
+ * and it comes back after a successful dispatch (docs/api.md, audit rule 6). Out of line, so
  * that the common case carries no saved-error buffer in its frame. */
 static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__audit_thread *th,
                                                              const struct sysfast__hookvec *vec,
@@ -691,7 +691,7 @@ static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__aud
 /*
  * The dispatch proper, on a thread that is set up. Like the kernel's
  * __DO_TRACE: one read-side critical section, the snapshot pointer read
- * exactly once (rule 5), the hooks called from it. The snapshot cannot be
+ * exactly once (docs/api.md, audit rule 5), the hooks called from it. The snapshot cannot be
  * freed before the critical section ends, whatever writers do meanwhile.
  */
 static inline __attribute__((always_inline)) int
@@ -1277,7 +1277,7 @@ static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h)
 	return 0;
 }
 
-/* Raises "sys.addaudithook" (rule 4). Returns 0 to go on adding, 1 when a
+/* Raises "sys.addaudithook" (docs/api.md, audit rule 4). Returns 0 to go on adding, 1 when a
  * hook refused the add with a RuntimeError (suppressed: the caller's
  * pending error, if any, is back as it was, since the add did not fail),
  * or -1 with the hook's error. */
@@ -1299,7 +1299,7 @@ static int raise_addaudithook(void)
 
 /*
  * Common body of the three adds. `target` is the interpreter (NULL with
- * `global` for a process-wide hook). Rule 4: the "sys.addaudithook" event
+ * `global` for a process-wide hook). Audit rule 4 (docs/api.md): the "sys.addaudithook" event
  * goes through the hooks already present, in the caller's interpreter,
  * before the new hook exists.
  */

@@ -16,7 +16,7 @@
  *
  *   name -> node  an RCU-protected hash table of our own (below). Lookups
  *                 of known names take no lock and allocate nothing, which
- *                 audit rule 9 requires.
+ *                 audit rule 9 (docs/api.md) requires.
  *   id -> node    a two-level radix table of SYSFAST__SLOT_DIR chunks of
  *                 SYSFAST__SLOT_CHUNK entries. Chunks are allocated on
  *                 demand and never moved or freed, so a reader needs two
