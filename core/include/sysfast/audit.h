@@ -113,9 +113,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * the thread's interpreter and, if one does, builds the arguments and
  * calls the library to dispatch. The argument expressions are evaluated
  * only when some hook will run, so they must have no side effects the
- * caller relies on. The
- * value is that of sysfast_audit_args(). Usable from C and C++ (GNU
- * statement expression).
+ * caller relies on. The value is that of sysfast_audit_args(). Usable
+ * from C and C++ (GNU statement expression).
  *
  * Defining SYSFAST_INLINE before including any libsysfast header gives
  * the inline form (<sysfast/static/audit.h>): the dispatch itself runs at
@@ -145,7 +144,8 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 
 /*
  * What the macro above reaches in the library: not API, but ABI (a
- * compiled site holds them), listed in docs/building.md, "ABI".
+ * compiled site holds them), listed in docs/building.md, "ABI and
+ * soname".
  * sysfast__audit_enabled is nonzero while any hook is registered. A site
  * keeps a pointer to a byte that is nonzero when some hook may listen to
  * its event: first sysfast__audit_unresolved (always 1), then, once the
