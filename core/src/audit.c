@@ -929,52 +929,78 @@ int sysfast_audit(const char *event, const char *format, ...)
 	return rc;
 }
 
+/* The id of the event whose filter byte a default-form site points at. */
+static inline sysfast_event_id site_id(const unsigned char *listened_byte)
+{
+	return (sysfast_event_id)(listened_byte - audit_listened);
+}
+
+/* A default-form site's first call, or one whose name is bad: resolves
+ * the name into *id and stores where the event's byte is. Returns 1, or
+ * 0 while the runtime is down (nothing to raise), or -1 with the name's
+ * error. */
+static __attribute__((noinline)) int site_resolve(const unsigned char **site, const char *name,
+                                                  sysfast_event_id *id)
+{
+	if (!name) {
+		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
+		return -1;
+	}
+	if (!sysfast__is_initialized())
+		return 0;
+	*id = resolve_name(name);
+	if (!*id)
+		return -1;
+	/* Ids never change, so racing stores write the same value. */
+	__atomic_store_n(site, &audit_listened[*id], __ATOMIC_RELEASE);
+	return 1;
+}
+
 bool sysfast__audit_listens(const unsigned char **site, const char *name)
 {
 	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
 	sysfast_event_id id;
 
 	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
 		struct sysfast__error saved;
+		int r;
 
-		if (!sysfast__is_initialized())
-			return false;
 		/* A bad name: let the dispatch report it, with the error set
 		 * there, not here. */
 		sysfast__err_save(&saved);
-		id = name ? resolve_name(name) : 0;
+		r = site_resolve(site, name, &id);
 		sysfast__err_restore(&saved);
-		if (!id)
-			return true;
-		/* Ids never change, so racing stores write the same value. */
-		__atomic_store_n(site, &audit_listened[id], __ATOMIC_RELEASE);
+		if (r <= 0)
+			return r < 0;
 	} else {
-		id = (sysfast_event_id)(l - audit_listened);
+		id = site_id(l);
 	}
-	return sysfast_audit_active(id);
+	interp = sysfast__thread_interp(&t);
+	return interp && listened(interp, id);
 }
 
 int sysfast__audit_at(const unsigned char **site, const char *name, const sysfast_args *args)
 {
 	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
 	sysfast_event_id id;
 
 	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
-		if (!name) {
-			sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
-			return -1;
-		}
-		if (!sysfast__is_initialized())
-			return 0;
-		id = resolve_name(name);
-		if (!id)
-			return -1;
-		/* Ids never change, so racing stores write the same value. */
-		__atomic_store_n(site, &audit_listened[id], __ATOMIC_RELEASE);
+		int r = site_resolve(site, name, &id);
+
+		if (r <= 0)
+			return r;
 	} else {
-		id = (sysfast_event_id)(l - audit_listened);
+		id = site_id(l);
 	}
-	return sysfast_audit_args(id, args);
+	/* The macro built the tuple: n values at items, never NULL with n > 0. */
+	interp = sysfast__thread_interp(&t);
+	if (SYSFAST_UNLIKELY(!interp))
+		return 0;
+	return dispatch(interp, id, args);
 }
 
 /* Caches `id`, its name and its filter byte at a call site. Ids never
