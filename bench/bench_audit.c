@@ -12,6 +12,10 @@
  * The loop and the dead-code guard are those of the reference limits
  * (bench_limits.c).
  */
+/* The inline forms of SYSFAST_AUDIT and of the frame calls: what these
+ * rows measure (docs/building.md, "Inline dispatch"). */
+#define SYSFAST_INLINE 1
+
 #include <stdio.h>
 
 #include "bench.h"

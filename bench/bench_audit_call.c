@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SYSFAST_AUDIT as C++ code and SYSFAST_NO_INLINE_DISPATCH users get it:
- * the macro's checks inline, the dispatch a call into the library. The
- * same call sites and loops as sysfast/audit/hooks:N/args:2 in
- * bench_audit.c, which dispatch inline; the difference is the cost of the
- * call and of the library's general path.
+ * SYSFAST_AUDIT in its default form, as a program that does not define
+ * SYSFAST_INLINE gets it: the "anyone listening?" check inline, then the
+ * library asked whether a hook listens in the thread's interpreter and
+ * called to dispatch. The same call sites and loops as
+ * sysfast/audit/nohook and sysfast/audit/hooks:N/args:2 in bench_audit.c,
+ * which dispatch inline: the rows side by side give the price of the
+ * default form.
  */
-#define SYSFAST_NO_INLINE_DISPATCH 1
 
 #include "bench.h"
 #include "hooks.h"
@@ -33,6 +34,9 @@ static void bm_audit_call_args2(sysfast_bench_state *st)
 
 void bench_audit_call_register(void)
 {
+	sysfast_bench_register(
+	    "sysfast/audit_call/nohook", bm_audit_call_args2,
+	    &(sysfast_bench_options){.arg = (const void *)0, .setup = bench_setup_hooks});
 	sysfast_bench_register(
 	    "sysfast/audit_call/hooks:1/args:2", bm_audit_call_args2,
 	    &(sysfast_bench_options){.arg = (const void *)1, .setup = bench_setup_hooks});

@@ -9,7 +9,7 @@
  *
  * sysfast/frames/untraced: the body through libsysfast, no tracer and no
  * profiler set: sysfast_frame_enter, sysfast_frame_line twice,
- * sysfast_frame_leave, as trace.h inlines them.
+ * sysfast_frame_leave, as <sysfast/static/trace.h> inlines them.
  *
  * limit/frames/runtime_own: the body as a runtime without libsysfast
  * writes it, inline: the frame pushed on its thread state's chain, the
@@ -26,15 +26,19 @@
  * Shown for reference, no target.
  *
  * sysfast/frames/untraced_call: the libsysfast body through the exported
- * functions, `(sysfast_frame_enter)(f)`, as a program built with
- * SYSFAST_NO_INLINE_DISPATCH (or C++ taking their addresses) calls them:
- * shown, no target.
+ * functions, `(sysfast_frame_enter)(f)`, as a program built without
+ * SYSFAST_INLINE (or one taking their addresses) calls them: shown, no
+ * target.
  *
  * The loops have the same shape and the same dead-code guard: every
  * event's result is ORed into one accumulator, checked after the loop,
  * and memory is clobbered once per iteration, so no load of the chain or
  * the flags is hoisted out of the loop and no store is sunk out of it.
  */
+/* The inline forms of SYSFAST_AUDIT and of the frame calls: what these
+ * rows measure (docs/building.md, "Inline dispatch"). */
+#define SYSFAST_INLINE 1
+
 #include <sysfast/sysfast.h>
 
 #include "bench.h"

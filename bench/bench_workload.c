@@ -5,6 +5,10 @@
  * libsysfast as a filter list. bench_cpython.c replays the same sequence
  * through PySys_Audit with a strcmp-filtering native hook.
  */
+/* The inline forms of SYSFAST_AUDIT and of the frame calls: what these
+ * rows measure (docs/building.md, "Inline dispatch"). */
+#define SYSFAST_INLINE 1
+
 #include "bench.h"
 #include "hooks.h"
 #include "shim.h"

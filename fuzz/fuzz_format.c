@@ -12,12 +12,10 @@
  * unsigned). The built tree must then be well formed: items inside the
  * buffer, every slot reached once, len 0 where the kind has no length.
  *
- * The same format is also built from a sysfast_audit() call site's raw
- * argument array (audit.h), which any format can read safely: the tree
- * must be the va_list's, value for value, where both can be built; well
- * formed for every format; and a site's own paths - the flat builder of a
- * bound site and the inline one of a simple site - must agree with it. A
- * raw array shorter than the format reads must be refused.
+ * A format that sysfast__format_plan accepts (the shapes sysfast_audit's
+ * per-thread memo keeps) is also built from its plan, the second pass
+ * alone, from the same arguments: the tree must be the same, value for
+ * value.
  * A violation aborts with the failed check.
  */
 #include <stdbool.h>
@@ -83,6 +81,19 @@ static int build(struct sysfast__argbuf *buf, sysfast_args *out, const char *for
 
 	va_start(va, format);
 	rc = sysfast__args_build(buf, format, &va, out);
+	va_end(va);
+	return rc;
+}
+
+/* The same through the format's plan, as sysfast_audit's memo builds. */
+static int build_planned(struct sysfast__argbuf *buf, sysfast_args *out, const char *format,
+                         const struct sysfast__format_plan *plan, ...)
+{
+	va_list va;
+	int rc;
+
+	va_start(va, plan);
+	rc = sysfast__args_build_plan(buf, format, plan, &va, out);
 	va_end(va);
 	return rc;
 }
@@ -167,117 +178,54 @@ static void check_same(const sysfast_arg *a, const sysfast_arg *b, size_t n)
 	}
 }
 
-/* The C arguments a checked format reads: one per value, two for '#'. */
-static size_t args_read(const char *format)
-{
-	size_t n = 0;
-
-	for (const char *p = format; *p; p++)
-		if (!strchr(" \t,:()", *p))
-			n++;
-	return n;
-}
-
-/* A raw build's result: 0, or -1 with the error a checked format can
- * still give ('C' out of range, 'O' or 'S' NULL). */
-static int check_raw_rc(int rc)
-{
-	if (rc < 0) {
-		CHECK(sysfast_err_occurred() == sysfast_ValueError
-		      || sysfast_err_occurred() == sysfast_SystemError);
-		sysfast_err_clear();
-	}
-	return rc;
-}
-
-/* Builds `format` from raw[0..64) and checks the tree, then what a call
- * site would build: refused with fewer arguments than the format reads,
- * the same tree from a bound site's flat builder and, for a simple
- * format, from the inline builder. */
-static void build_raw_and_check(const char *format, size_t n_slots, const struct sysfast__raw *raw)
-{
-	struct sysfast__argbuf buf, flat;
-	sysfast_args out, out_flat;
-	sysfast_arg vals[SYSFAST_ARGS_MAX];
-	size_t seen = 0, n_args = args_read(format);
-	bool simple = false;
-
-	CHECK(n_args <= 64);
-	if (n_args > 0) {
-		CHECK(sysfast__args_build_raw(&buf, format, raw, n_args - 1, &out) < 0);
-		CHECK(sysfast_err_occurred() == sysfast_SystemError);
-		CHECK(strstr(sysfast_err_message(), " argument"));
-		sysfast_err_clear();
-	}
-	if (check_raw_rc(sysfast__args_build_raw(&buf, format, raw, n_args, &out)) < 0)
-		return;
-	check_items(&buf, out.items, out.n, &seen);
-	CHECK(seen + single_outer_tuple(format) == n_slots);
-	if (!sysfast__format_site(format, n_args, &simple))
-		return;
-	CHECK(sysfast__args_build_flat(&flat, format, raw, &out_flat) == 0);
-	CHECK(out_flat.n == out.n);
-	check_same(out.items, out_flat.items, out.n);
-	if (simple) {
-		CHECK(n_args == out.n);
-		CHECK(sysfast__fmt_values(format, raw, n_args, vals));
-		check_same(out.items, vals, out.n);
-	}
-}
-
 static void build_and_check(const char *format, size_t n_slots)
 {
-	struct sysfast__argbuf buf, rbuf;
-	sysfast_args out, rout;
+	struct sysfast__argbuf buf, pbuf;
+	struct sysfast__format_plan plan;
+	sysfast_args out, pout;
 	size_t seen = 0;
-	int rc, rrc;
-	const char *const ptrs[] = {PTRS32};
-	const int ints[] = {INTS32};
-	const double doubles[] = {DOUBLES32};
-	struct sysfast__raw raw[64] = {{0, 0}};
-
-	/* Every format, from raw arguments that each code can read: all
-	 * zero (NULL text, 'O' refused), then all pointing at text. */
-	build_raw_and_check(format, n_slots, raw);
-	for (size_t i = 0; i < 64; i++)
-		raw[i] = (struct sysfast__raw){(uintptr_t)text, 1.5};
-	build_raw_and_check(format, n_slots, raw);
+	bool planned = sysfast__format_plan(format, &plan);
+	int rc, prc = 0;
 
 	switch (format_type(format)) {
 	case ARGS_PTR:
 		rc = build(&buf, &out, format, PTRS32);
-		for (size_t i = 0; i < 32; i++)
-			raw[i] = (struct sysfast__raw){(uintptr_t)ptrs[i], 0};
+		if (planned)
+			prc = build_planned(&pbuf, &pout, format, &plan, PTRS32);
 		break;
 	case ARGS_INT:
 		rc = build(&buf, &out, format, INTS32);
-		for (size_t i = 0; i < 32; i++)
-			raw[i] = (struct sysfast__raw){(unsigned long long)ints[i], 0};
+		if (planned)
+			prc = build_planned(&pbuf, &pout, format, &plan, INTS32);
 		break;
 	case ARGS_DOUBLE:
 		rc = build(&buf, &out, format, DOUBLES32);
-		for (size_t i = 0; i < 32; i++)
-			raw[i] = (struct sysfast__raw){0, doubles[i]};
+		if (planned)
+			prc = build_planned(&pbuf, &pout, format, &plan, DOUBLES32);
 		break;
 	case ARGS_NONE:
 		rc = build(&buf, &out, format);
+		if (planned)
+			prc = build_planned(&pbuf, &pout, format, &plan);
 		break;
 	default:
 		return;
 	}
-	/* The same arguments from a call site's array: the same result. */
-	rrc = sysfast__args_build_raw(&rbuf, format, raw, 64, &rout);
-	CHECK(rc == rrc);
 	/* A checked format fails only on a bad value: 'C' out of range. */
 	if (rc < 0) {
 		CHECK(sysfast_err_occurred() == sysfast_ValueError);
+		CHECK(!planned || prc < 0);
 		return;
 	}
 	check_items(&buf, out.items, out.n, &seen);
 	/* An unwrapped outer tuple is the one slot the caller does not see. */
 	CHECK(seen + single_outer_tuple(format) == n_slots);
-	CHECK(rout.n == out.n);
-	check_same(out.items, rout.items, out.n);
+	if (!planned)
+		return;
+	/* The plan's build: the same tree. */
+	CHECK(prc == 0);
+	CHECK(pout.n == out.n);
+	check_same(out.items, pout.items, out.n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,7 +15,7 @@
  * points by that count, not from a list. Then, for each k in 1..N, the
  * scenario runs twice more: with the k-th attempt failing ("once") and
  * with it and every later one failing ("persistent"). At the step whose
- * call was hit, the run checks what API.md promises under "Out of memory":
+ * call was hit, the run checks what docs/api.md promises ("Conventions", "Out of memory"):
  * -1/NULL with sysfast_MemoryError and a message; nothing changed (the
  * hooks a battery of probe dispatches reaches in every interpreter,
  * sysfast_audit_active, no slot serving an id not handed out, event ids

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The audit contract, rule by rule (API.md "Audit hooks" and "Precise
- * rules"). Each test starts from a fresh runtime: hooks cannot be removed,
+ * The audit contract, rule by rule (docs/api.md, "Audit hooks" and its
+ * numbered rules). Each test starts from a fresh runtime: hooks cannot be removed,
  * and sysfast_fini drops them all. Hook state is static because hooks
  * outlive the test that added them, until the next fini.
  */

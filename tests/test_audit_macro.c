@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SYSFAST_AUDIT, rule by rule. In C the macro dispatches inline at the
- * call site and leaves every unusual case to the library (audit.h); this
- * program is built twice (tests/meson.build), once with that inline
- * dispatch and once with -DSYSFAST_NO_INLINE_DISPATCH, and both must pass
- * the same cases. Every case also checks, on the way out, that the call
+ * SYSFAST_AUDIT, rule by rule. By default the macro checks whether anyone
+ * listens and calls the library; with SYSFAST_INLINE it dispatches inline
+ * at the call site and leaves every unusual case to the library
+ * (<sysfast/static/audit.h>). This program is built twice
+ * (tests/meson.build), once in each form, and both must pass the same
+ * cases. Every case also checks, on the way out, that the call
  * left no RCU read-side critical section open and tracing not suspended,
  * whichever way it went out.
  */
@@ -14,6 +15,9 @@
 #include <string.h>
 
 #include <urcu/static/urcu-memb.h>
+
+/* The thread's suspension counter, which the cases check. */
+#include <sysfast/static/thread.h>
 
 #include "testutil.h"
 

@@ -7,7 +7,7 @@
  * sysfast_audit_args while adders add filtered and unfiltered hooks,
  * process-wide and to the main interpreter, and a churner creates,
  * enters, uses, leaves and destroys sub-interpreters. Every dispatch is
- * checked against the snapshot rule (API.md, audit rule 5 with rules 2
+ * checked against the snapshot rule (docs/api.md, audit rule 5 with rules 2
  * and 4):
  *
  *   Each recorded hook belongs to an owner (an adder, or the set-up) and

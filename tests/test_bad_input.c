@@ -3,7 +3,7 @@
  * Bad input, for every public function, as one table: NULLs, bad names and
  * lengths, unknown ids, dead interpreters, calls before sysfast_init and
  * after sysfast_fini, and the calls hooks make back into the library
- * (API.md: "No public function aborts, asserts or crashes on bad input",
+ * (docs/api.md: "No public function aborts, asserts or crashes on bad input",
  * and its Precise rules).
  *
  * Each row is one cmocka test and one TAP line: the state it runs in, the
@@ -2228,9 +2228,9 @@ static void test_row(void **state)
 static const struct {
 	const char *func, *macro;
 } through_macro[] = {
-    {"sysfast__audit_raw", "sysfast_audit"},         {"sysfast__audit_site", "SYSFAST_AUDIT"},
-    {"sysfast__audit_resolve", "SYSFAST_AUDIT"},     {"sysfast__audit_failed", "SYSFAST_AUDIT"},
-    {"sysfast__audit_unlock_site", "SYSFAST_AUDIT"},
+    {"sysfast__audit_listens", "SYSFAST_AUDIT"}, {"sysfast__audit_at", "SYSFAST_AUDIT"},
+    {"sysfast__audit_site", "SYSFAST_AUDIT"},    {"sysfast__audit_resolve", "SYSFAST_AUDIT"},
+    {"sysfast__audit_failed", "SYSFAST_AUDIT"},  {"sysfast__audit_unlock_site", "SYSFAST_AUDIT"},
 };
 
 /* Macros that rows may name instead of a function. */

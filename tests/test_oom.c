@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Out of memory in the audit core (API.md, Precise rules, General, "Out of
+ * Out of memory in the audit core (docs/api.md, "Conventions", "Out of
  * memory"): a call whose allocation fails returns -1/NULL with
  * MemoryError and leaves everything as it was; sysfast_fini needs no
  * memory at all. Each test fails the allocations concerned through the

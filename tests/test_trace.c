@@ -18,6 +18,9 @@
 
 #include "testutil.h"
 
+/* The head of the thread's frame chain, which a case resets. */
+#include <sysfast/static/trace.h>
+
 /* ---- a recorder shared by the callbacks ---- */
 
 #define MAX_EVENTS 64

@@ -13,7 +13,7 @@ set -euo pipefail
 
 declare -A groups=(
 	[build]="meson ninja-build pkg-config gcc g++ liburcu-dev libjemalloc-dev libxxhash-dev libcmocka-dev"
-	[test]="clang libclang-rt-dev clang-format binutils python3 python3-dev python3-pytest python3-venv python3-mesonpy libpython3.11-testsuite"
+	[test]="clang libclang-rt-dev clang-format binutils abigail-tools python3 python3-dev python3-pytest python3-venv python3-mesonpy libpython3.11-testsuite"
 	[bench]="libbenchmark-dev python3-dev python3-matplotlib"
 	[fuzz]="clang libclang-rt-dev afl++"
 )

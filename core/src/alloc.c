@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "base.h"
 
 /* Armed by a test: count attempts and live blocks, fail as told. Relaxed
  * atomics throughout: the counters are statistics for a test that reads

@@ -17,11 +17,10 @@
  * only the common shapes, "si" and "(si)", notes where their values are and
  * gives up on anything else; check, the general one, then runs from the
  * start and is the only code that reports a bad format, so an error reads
- * the same whichever pass saw the format first. A per-thread memo of parsed
- * formats does not pay: it must compare the text anyway (the same address
- * may hold another format later), and for "(si)" that compare costs about
- * what the scan does (measured: 2 to 5 instructions saved of some 360 per
- * sysfast_audit call).
+ * the same whichever pass saw the format first. What flat_scan learns can
+ * be kept (struct sysfast__format_plan): sysfast_audit's per-thread memo
+ * (audit.c) keeps it with a copy of the format's text, and a later call
+ * with the same text runs the second pass alone.
  *
  * Layout: formats without nesting, or one tuple around values ("(si)", by
  * far the most common), fill slots[0..n) in one go. Otherwise the
@@ -36,7 +35,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "internal.h"
+#include "data.h"
 
 /* Bytes of the format quoted in error messages; longer ones end in "...". */
 #define FORMAT_QUOTE_MAX 64
@@ -53,16 +52,44 @@ enum {
 	TAKES_LENGTH = 1u << 2 /* may be followed by '#' (pointer + ssize_t) */
 };
 
-/* clang-format off */
+/*
+ * The format's codes, written once: X(code, class, how), `how` being what
+ * build_value does for a value code. The class table below and
+ * build_value's switch both expand it.
+ */
+#define FORMAT_CODES(X)                                                                            \
+	X(' ', IGNORED, NOT_A_VALUE)                                                               \
+	X('\t', IGNORED, NOT_A_VALUE)                                                              \
+	X(',', IGNORED, NOT_A_VALUE)                                                               \
+	X(':', IGNORED, NOT_A_VALUE)                                                               \
+	X('s', VALUE | TAKES_LENGTH, TEXT)                                                         \
+	X('z', VALUE | TAKES_LENGTH, TEXT)                                                         \
+	X('y', VALUE | TAKES_LENGTH, TEXT)                                                         \
+	X('c', VALUE, CHAR)                                                                        \
+	X('C', VALUE, CHAR)                                                                        \
+	X('O', VALUE, OBJECT)                                                                      \
+	X('S', VALUE, OBJECT)                                                                      \
+	X('b', VALUE, SIGNED(int))                                                                 \
+	X('h', VALUE, SIGNED(int))                                                                 \
+	X('i', VALUE, SIGNED(int))                                                                 \
+	X('l', VALUE, SIGNED(long))                                                                \
+	X('L', VALUE, SIGNED(long long))                                                           \
+	X('n', VALUE, SIGNED(ssize_t))                                                             \
+	X('B', VALUE, UNSIGNED(unsigned int))                                                      \
+	X('H', VALUE, UNSIGNED(unsigned int))                                                      \
+	X('I', VALUE, UNSIGNED(unsigned int))                                                      \
+	X('k', VALUE, UNSIGNED(unsigned long))                                                     \
+	X('K', VALUE, UNSIGNED(unsigned long long))                                                \
+	X('d', VALUE, DOUBLE)                                                                      \
+	X('f', VALUE, DOUBLE)                                                                      \
+	X('p', VALUE, BOOL)                                                                        \
+	X('P', VALUE, POINTER)
+
 static const unsigned char code_class[256] = {
-    [' '] = IGNORED, ['\t'] = IGNORED, [','] = IGNORED, [':'] = IGNORED,
-    ['s'] = VALUE | TAKES_LENGTH, ['z'] = VALUE | TAKES_LENGTH, ['y'] = VALUE | TAKES_LENGTH,
-    ['b'] = VALUE, ['h'] = VALUE, ['i'] = VALUE, ['l'] = VALUE, ['L'] = VALUE, ['n'] = VALUE,
-    ['B'] = VALUE, ['H'] = VALUE, ['I'] = VALUE, ['k'] = VALUE, ['K'] = VALUE,
-    ['c'] = VALUE, ['C'] = VALUE, ['d'] = VALUE, ['f'] = VALUE, ['p'] = VALUE,
-    ['O'] = VALUE, ['S'] = VALUE, ['P'] = VALUE,
+#define CODE_CLASS(code, cls, how) [(unsigned char)(code)] = (cls),
+    FORMAT_CODES(CODE_CLASS)
+#undef CODE_CLASS
 };
-/* clang-format on */
 
 static bool is_ignored(char c)
 {
@@ -242,24 +269,15 @@ int sysfast__format_check(const char *format, size_t *n_slots)
 	return 0;
 }
 
-/* Where the second pass reads the arguments: a va_list, or the array
- * that a sysfast_audit() call site stored (audit.h), which holds every
- * integer and pointer as its bits and every double as itself. */
+/* Where the second pass reads the arguments. */
 struct source {
 	va_list *va;
-	const struct sysfast__raw *raw; /* NULL: read va */
-	size_t next;                    /* the next raw argument */
 };
 
 /* The next argument, as `type` (an integer or pointer type), or as a
- * double; `raw` tells which source, and is a constant wherever the
- * function's path runs, so that it pays nothing for the other. A raw
- * array was checked to hold every argument the format reads before the
- * second pass starts. */
-#define NEXT(src, from_raw, type)                                                                  \
-	((from_raw) ? (type)(uintptr_t)(src)->raw[(src)->next++].u : va_arg(*(src)->va, type))
-#define NEXT_DOUBLE(src, from_raw)                                                                 \
-	((from_raw) ? (src)->raw[(src)->next++].f : va_arg(*(src)->va, double))
+ * double. */
+#define NEXT(src, type) va_arg(*(src)->va, type)
+#define NEXT_DOUBLE(src) va_arg(*(src)->va, double)
 
 /* The second pass's state. */
 struct builder {
@@ -331,15 +349,15 @@ static size_t utf8_encode(uint32_t cp, char *out)
 /* 's' 'z' 'y', with or without '#'. The length is read even for a NULL
  * pointer, to stay in step with the caller's arguments. */
 static inline __attribute__((always_inline)) sysfast_arg read_text(char code, bool counted,
-                                                                   struct source *src, bool raw)
+                                                                   struct source *src)
 {
-	const char *s = NEXT(src, raw, const char *);
-	ssize_t n = counted ? NEXT(src, raw, ssize_t) : -1;
+	const char *s = NEXT(src, const char *);
+	ssize_t n = counted ? NEXT(src, ssize_t) : -1;
 	size_t len;
 
 	if (!s)
 		return SYSFAST_NONE();
-	len = n < 0 ? sysfast__strlen(s) : (size_t)n;
+	len = n < 0 ? sysfast__short_strlen(s) : (size_t)n;
 	return code == 'y' ? SYSFAST_BYTES(s, len) : SYSFAST_STRN(s, len);
 }
 
@@ -348,7 +366,7 @@ static inline __attribute__((always_inline)) sysfast_arg read_text(char code, bo
 static int build_char(struct builder *b, const char *p, size_t idx)
 {
 	char *text = b->buf->text[idx];
-	int v = NEXT(b->src, b->src->raw != NULL, int);
+	int v = NEXT(b->src, int);
 	char what[64];
 
 	memset(text, 0, sizeof(b->buf->text[idx]));
@@ -368,8 +386,7 @@ static int build_char(struct builder *b, const char *p, size_t idx)
 /* 'O' and 'S': CPython would crash on NULL (Py_INCREF); we refuse it. */
 static int build_object(struct builder *b, const char *p, size_t idx)
 {
-	const struct sysfast_object *o =
-	    NEXT(b->src, b->src->raw != NULL, const struct sysfast_object *);
+	const struct sysfast_object *o = NEXT(b->src, const struct sysfast_object *);
 
 	if (!o)
 		return format_error(sysfast_SystemError, "NULL object passed to", b->format,
@@ -382,77 +399,53 @@ static int build_object(struct builder *b, const char *p, size_t idx)
  * a '#' it consumes. One switch for every code: this runs once per value
  * of every audit call. 'b' 'h' 'B' 'H' take the promoted int or unsigned
  * unchecked, like Py_BuildValue; 'f' is a promoted double. */
-static inline __attribute__((always_inline)) int
-build_value_from(struct builder *b, const char **pp, size_t idx, bool raw)
+static int build_value(struct builder *b, const char **pp, size_t idx)
 {
 	sysfast_arg *slot = &b->buf->slots[idx];
 	struct source *src = b->src;
 	const char *p = *pp;
 
 	switch (*p) {
-	case 's':
-	case 'z':
-	case 'y':
-		*slot = read_text(*p, p[1] == '#', src, raw);
-		*pp += p[1] == '#';
-		return 0;
-	case 'c':
-	case 'C':
-		return build_char(b, p, idx);
-	case 'O':
-	case 'S':
-		return build_object(b, p, idx);
-	case 'l':
-		*slot = SYSFAST_INT(NEXT(src, raw, long));
-		return 0;
-	case 'L':
-		*slot = SYSFAST_INT(NEXT(src, raw, long long));
-		return 0;
-	case 'n':
-		*slot = SYSFAST_INT(NEXT(src, raw, ssize_t));
-		return 0;
-	case 'B':
-	case 'H':
-	case 'I':
-		*slot = SYSFAST_UINT(NEXT(src, raw, unsigned int));
-		return 0;
-	case 'k':
-		*slot = SYSFAST_UINT(NEXT(src, raw, unsigned long));
-		return 0;
-	case 'K':
-		*slot = SYSFAST_UINT(NEXT(src, raw, unsigned long long));
-		return 0;
-	case 'd':
-	case 'f':
-		*slot = SYSFAST_FLOAT(NEXT_DOUBLE(src, raw));
-		return 0;
-	case 'p':
-		*slot = SYSFAST_BOOL(NEXT(src, raw, int) != 0);
-		return 0;
-	case 'P':
-		*slot = SYSFAST_PTR(NEXT(src, raw, const void *));
-		return 0;
-	default: /* 'b' 'h' 'i' */
-		*slot = SYSFAST_INT(NEXT(src, raw, int));
-		return 0;
+#define TEXT                                                                                       \
+	*slot = read_text(*p, p[1] == '#', src);                                                   \
+	*pp += p[1] == '#';                                                                        \
+	return 0;
+#define CHAR return build_char(b, p, idx);
+#define OBJECT return build_object(b, p, idx);
+#define SIGNED(type)                                                                               \
+	*slot = SYSFAST_INT(NEXT(src, type));                                                      \
+	return 0;
+#define UNSIGNED(type)                                                                             \
+	*slot = SYSFAST_UINT(NEXT(src, type));                                                     \
+	return 0;
+#define DOUBLE                                                                                     \
+	*slot = SYSFAST_FLOAT(NEXT_DOUBLE(src));                                                   \
+	return 0;
+#define BOOL                                                                                       \
+	*slot = SYSFAST_BOOL(NEXT(src, int) != 0);                                                 \
+	return 0;
+#define POINTER                                                                                    \
+	*slot = SYSFAST_PTR(NEXT(src, const void *));                                              \
+	return 0;
+#define NOT_A_VALUE break;
+#define BUILD_CASE(code, cls, how)                                                                 \
+	case code:                                                                                 \
+		how
+		FORMAT_CODES(BUILD_CASE)
+#undef BUILD_CASE
+#undef NOT_A_VALUE
+#undef POINTER
+#undef BOOL
+#undef DOUBLE
+#undef UNSIGNED
+#undef SIGNED
+#undef OBJECT
+#undef CHAR
+#undef TEXT
 	}
-}
-
-/* build_value_from for each source: the switch is compiled once per
- * source and neither tests which one it reads. */
-static int build_value_va(struct builder *b, const char **pp, size_t idx)
-{
-	return build_value_from(b, pp, idx, false);
-}
-
-static int build_value_raw(struct builder *b, const char **pp, size_t idx)
-{
-	return build_value_from(b, pp, idx, true);
-}
-
-static int build_value(struct builder *b, const char **pp, size_t idx)
-{
-	return b->src->raw ? build_value_raw(b, pp, idx) : build_value_va(b, pp, idx);
+	/* Only value codes of a checked format get here. */
+	return format_error(sysfast_SystemError, "bad format char", b->format,
+	                    (size_t)(p - b->format));
 }
 
 /* Opens the tuple whose '(' is at `p` in slot `idx`: reserves its
@@ -498,22 +491,14 @@ static int build_all(struct builder *b, size_t n_top)
  * tuple around them, which the result unwraps anyway. The `n` values whose
  * codes vals[] points at go into slots[0..n), no blocks to reserve. */
 static inline __attribute__((always_inline)) int
-build_flat(struct builder *b, const char *const *vals, size_t n, sysfast_args *out, bool raw)
+build_flat(struct builder *b, const char *const *vals, size_t n, sysfast_args *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *p = vals[i];
 
-		/* The two codes of nearly every audit format, here rather than
-		 * through build_value_va or _raw, which stay out of line. */
-		if (*p == 'i') {
-			b->buf->slots[i] = SYSFAST_INT(NEXT(b->src, raw, int));
+		if (sysfast__args_build_common(b->buf, p, i, b->src->va))
 			continue;
-		}
-		if (*p == 's' && p[1] != '#') {
-			b->buf->slots[i] = read_text('s', false, b->src, raw);
-			continue;
-		}
-		if ((raw ? build_value_raw(b, &p, i) : build_value_va(b, &p, i)) < 0)
+		if (build_value(b, &p, i) < 0)
 			return -1;
 	}
 	out->n = n;
@@ -545,7 +530,7 @@ static __attribute__((noinline)) int build_shaped(struct builder *b, const struc
 	if (sh->max_depth == 0 || (sh->max_depth == 1 && sh->n_top == 1 && sh->tuple_first)) {
 		const char *vals[SYSFAST_ARGS_MAX];
 
-		return build_flat(b, vals, flat_values(b->format, vals), out, b->src->raw != NULL);
+		return build_flat(b, vals, flat_values(b->format, vals), out);
 	}
 	if (build_all(b, sh->n_top) < 0)
 		return -1;
@@ -569,122 +554,42 @@ static int build_general(struct builder *b, sysfast_args *out)
 	return build_shaped(b, &sh, out);
 }
 
-bool sysfast__format_is_flat(const char *format)
-{
-	const char *vals[SYSFAST_ARGS_MAX];
-
-	return !format || flat_scan(format, vals) >= 0;
-}
-
-/* The codes that a sysfast_audit() call site builds itself (audit.h,
- * sysfast__fmt_values): one argument each, no text cell. */
-static bool is_site_code(char c)
-{
-	return is_value_code(c) && c != 'c' && c != 'C';
-}
-
-bool sysfast__format_site(const char *format, size_t n_raw, bool *simple)
+bool sysfast__format_plan(const char *format, struct sysfast__format_plan *plan)
 {
 	const char *vals[SYSFAST_ARGS_MAX];
 	long n = format ? flat_scan(format, vals) : 0;
-	size_t n_args = 0;
-	bool one_each = true;
 
-	if (n < 0)
+	if (n < 0 || n > SYSFAST__PLAN_MAX)
 		return false;
+	plan->n = (uint8_t)n;
 	for (long k = 0; k < n; k++) {
-		const char *p = vals[k];
-		bool counted = takes_length(*p) && p[1] == '#';
+		size_t off = (size_t)(vals[k] - format);
 
-		n_args += 1 + counted;
-		/* One code per argument, side by side: codes[k] is argument k. */
-		one_each =
-		    one_each && !counted && is_site_code(*p) && p == format + (*format == '(') + k;
+		if (off > UINT8_MAX)
+			return false;
+		plan->off[k] = (uint8_t)off;
 	}
-	*simple = one_each && n_args == n_raw;
-	return n_args <= n_raw;
+	return true;
 }
 
-/* The second pass alone, for a format that sysfast__format_site accepted:
- * the values are read as the walk meets their codes. A call site checks
- * its format once (see sysfast__audit_raw); this is what every later call
- * of that site runs when it does not build the values itself. */
-int sysfast__args_build_flat(struct sysfast__argbuf *buf, const char *format,
-                             const struct sysfast__raw *raw, sysfast_args *out)
+int sysfast__args_build_value(struct sysfast__argbuf *buf, const char *format, const char *p,
+                              size_t idx, va_list *va)
 {
-	struct source src = {NULL, raw, 0};
+	struct source src = {va};
 	struct builder b = {buf, format, &src, 0};
-	size_t n = 0;
 
-	out->items = buf->slots;
-	if (format) {
-		for (const char *p = format + (*format == '(');; p++) {
-			unsigned char cls = code_class[(unsigned char)*p];
-
-			if (cls & VALUE) {
-				if (build_value_raw(&b, &p, n) < 0)
-					return -1;
-				n++;
-			} else if (!(cls & IGNORED)) {
-				break;
-			}
-		}
-	}
-	out->n = n;
-	return 0;
-}
-
-/* The error of a call site that passes fewer arguments than its format
- * reads. Out of line: the quoted format's buffer stays off the stack of
- * every call that does not fail. Returns -1. */
-static __attribute__((noinline)) int too_few_raw(const char *format, size_t n_args, size_t n_raw)
-{
-	char quoted[FORMAT_QUOTE_SIZE];
-
-	sysfast_err_format(sysfast_SystemError,
-	                   "audit format \"%s\" reads %zu argument%s, the call passes %zu",
-	                   quote_format(format, quoted), n_args, n_args == 1 ? "" : "s", n_raw);
-	return -1;
-}
-
-/* check, and that raw[0..n_raw) holds every argument the format reads. */
-static int check_raw(const char *format, size_t n_raw, struct shape *sh)
-{
-	if (check(format, sh) < 0)
-		return -1;
-	if (sh->n_args <= n_raw)
-		return 0;
-	return too_few_raw(format, sh->n_args, n_raw);
-}
-
-int sysfast__format_check_raw(const char *format, size_t n_raw)
-{
-	struct shape sh;
-
-	return check_raw(format, n_raw, &sh);
-}
-
-int sysfast__args_build_raw(struct sysfast__argbuf *buf, const char *format,
-                            const struct sysfast__raw *raw, size_t n_raw, sysfast_args *out)
-{
-	struct source src = {NULL, raw, 0};
-	struct builder b = {buf, format, &src, 0};
-	struct shape sh;
-
-	if (check_raw(format, n_raw, &sh) < 0)
-		return -1;
-	return build_shaped(&b, &sh, out);
+	return build_value(&b, &p, idx);
 }
 
 int sysfast__args_build(struct sysfast__argbuf *buf, const char *format, va_list *va,
                         sysfast_args *out)
 {
-	struct source src = {va, NULL, 0};
+	struct source src = {va};
 	struct builder b = {buf, format, &src, 0};
 	const char *vals[SYSFAST_ARGS_MAX];
 	long n = format ? flat_scan(format, vals) : 0;
 
 	if (SYSFAST_LIKELY(n >= 0))
-		return build_flat(&b, vals, (size_t)n, out, false);
+		return build_flat(&b, vals, (size_t)n, out);
 	return build_general(&b, out);
 }

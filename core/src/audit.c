@@ -36,7 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dispatch.h"
 
 unsigned sysfast__audit_enabled;
 
@@ -48,10 +48,6 @@ unsigned sysfast__audit_enabled;
  * interpreter that is gone costs its event the thread's view check. */
 static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
 const unsigned char sysfast__audit_unresolved = 1;
-
-#ifdef SYSFAST__TSAN
-char sysfast__rcu_tsan_sync;
-#endif
 
 /* One filter pattern of a hook: an exact name or a prefix (`len` bytes of
  * text, before the '*'; "" for "*"). Exact names are compared as text,
@@ -75,25 +71,6 @@ static struct sysfast__hooklist global_hooks;
 static bool sealed;
 
 static const sysfast_args no_args = {0, NULL};
-
-/* ---- reclamation ---- */
-
-static void free_after_grace_period(struct rcu_head *head)
-{
-#ifdef SYSFAST__TSAN
-	__tsan_acquire(&sysfast__rcu_tsan_sync);
-	__tsan_acquire(head);
-#endif
-	sysfast__free(head);
-}
-
-void sysfast__defer_free(struct rcu_head *head)
-{
-#ifdef SYSFAST__TSAN
-	__tsan_release(head);
-#endif
-	urcu_memb_call_rcu(head, free_after_grace_period);
-}
 
 /* ---- snapshots and slots ---- */
 
@@ -312,6 +289,14 @@ static int build_vec(const struct sysfast_interp *interp, sysfast_event_id id,
 
 /* ---- change sets (all under the lock) ---- */
 
+/* Snapshots built for a change of the audit slots and not yet published
+ * (prepare, then commit). Zero-initialise. */
+struct sysfast__audit_change;
+struct sysfast__audit_changes {
+	struct sysfast__audit_change *items;
+	size_t n, cap;
+};
+
 /* One change of a set: `vec` is to replace what the slot of `id` in
  * `interp` holds, or its defvec when `id` is 0. `built`: `vec` was built
  * for this set (the set owns it until it is published); otherwise it is
@@ -403,7 +388,7 @@ static int prepare_hook(struct sysfast__audit_changes *c, struct sysfast_interp 
 	return 0;
 }
 
-void sysfast__audit_commit(struct sysfast__audit_changes *c)
+static void audit_commit(struct sysfast__audit_changes *c)
 {
 	/* Slots first, while each interpreter's defvec is still the one
 	 * that its other slots share: a replaced snapshot other than that
@@ -433,8 +418,11 @@ void sysfast__audit_commit(struct sysfast__audit_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_changes *c)
+/* The event layer's observer (data.h): a new event gets its hooks in
+ * every live interpreter before its id is handed out. */
+static int event_prepare(sysfast_event_id id, void *ctx)
 {
+	struct sysfast__audit_changes *c = ctx;
 	struct sysfast_interp *interp;
 
 	cds_list_for_each_entry(interp, &sysfast__interps, link) {
@@ -446,9 +434,23 @@ int sysfast__audit_event_prepare(sysfast_event_id id, struct sysfast__audit_chan
 	return 0;
 }
 
+static void event_commit(void *ctx)
+{
+	audit_commit(ctx);
+}
+
+_Static_assert(sizeof(struct sysfast__audit_changes) <= SYSFAST__EVENT_OBSERVER_CTX,
+               "a change set must fit in the event layer's room for it");
+
+static const struct sysfast__event_observer event_observer = {event_prepare, event_commit};
+
 int sysfast__interp_audit_init(struct sysfast_interp *interp)
 {
 	struct sysfast__audit_changes c = {0};
+
+	/* Before the first interpreter exists: from now on new names get
+	 * their hooks. */
+	sysfast__event_observe(&event_observer);
 
 	interp->view = view_map();
 	if (!interp->view) {
@@ -462,7 +464,7 @@ int sysfast__interp_audit_init(struct sysfast_interp *interp)
 		interp->view = NULL;
 		return -1;
 	}
-	sysfast__audit_commit(&c);
+	audit_commit(&c);
 	return 0;
 }
 
@@ -607,8 +609,8 @@ static int hook_failed(int r, const char *name)
 }
 
 /* Calls the hooks of one snapshot in order; the first failure stops it
- * (rule 3). Tracing is suspended across the hooks and lifted only around
- * those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
+ * (docs/api.md, audit rule 3). Tracing is suspended across the hooks and
+ * lifted only around those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
  * to outer + 1 and back, so nesting composes. */
 static inline __attribute__((always_inline)) int
 call_hooks(struct sysfast__audit_thread *th, const struct sysfast__hook_entry *e,
@@ -669,7 +671,7 @@ static inline __attribute__((always_inline)) int run_hooks(struct sysfast__audit
 }
 
 /* run_hooks with an error pending in the caller: hooks must not see it,
- * and it comes back after a successful dispatch (rule 6). Out of line, so
+ * and it comes back after a successful dispatch (docs/api.md, audit rule 6). Out of line, so
  * that the common case carries no saved-error buffer in its frame. */
 static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__audit_thread *th,
                                                              const struct sysfast__hookvec *vec,
@@ -689,7 +691,7 @@ static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__aud
 /*
  * The dispatch proper, on a thread that is set up. Like the kernel's
  * __DO_TRACE: one read-side critical section, the snapshot pointer read
- * exactly once (rule 5), the hooks called from it. The snapshot cannot be
+ * exactly once (docs/api.md, audit rule 5), the hooks called from it. The snapshot cannot be
  * freed before the critical section ends, whatever writers do meanwhile.
  */
 static inline __attribute__((always_inline)) int
@@ -780,23 +782,110 @@ static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
 }
 
 /*
- * The body of every format entry point. The arguments come from *va or,
- * for a sysfast_audit() call site, from raw[0..n_raw) (va NULL). Inline in
- * each, so that which one is a constant there, and so that sysfast_audit
- * passes its own va_list by address: no va_copy and no call to
- * sysfast_vaudit on the common path.
+ * sysfast_audit's per-thread memo. A call names its event and format by
+ * address, and a program nearly always passes the same literals from the
+ * same place; the memo keeps, per pair of addresses, the event's id and
+ * the format's plan (args.c), so that a call that hits it skips the name
+ * lookup and the format's first pass. A remembered address may hold other
+ * text by now (a buffer on the stack, reused), so a hit is confirmed
+ * against copies of both texts, a word at a time (struct sysfast__text):
+ * equal text is a valid name and a valid format, whatever the address.
+ * Keying on the addresses alone, or caching only addresses inside
+ * read-only segments, would skip that compare but could not tell a
+ * library unloaded and another loaded at the same address; the compare
+ * costs 2 to 3 ns of a call.
  */
+/* Entries of sysfast_audit's per-thread memo: a power of two. A thread
+ * keeps hitting a few call sites (CPython raises about ten distinct
+ * events in most of its audit traffic); 16 entries take 2.4 KiB of
+ * TLS. */
+#define SYSFAST__AUDIT_MEMO 16
+
+/* One entry: a call's event and format pointers, the texts they held,
+ * the event's id and the format's plan. Names over 39 bytes and formats
+ * over 15 are not kept (they take the general path every time). */
+struct sysfast__audit_memo {
+	const char *event, *format;
+	sysfast_event_id id;
+	struct sysfast__format_plan plan;
+	struct sysfast__text name;
+	struct sysfast__text fmt; /* n_words 0: format NULL */
+};
+
+static __thread struct sysfast__audit_memo audit_memo[SYSFAST__AUDIT_MEMO];
+
+static unsigned memo_slot(const char *event, const char *format)
+{
+	uintptr_t e = (uintptr_t)event, f = (uintptr_t)format;
+
+	return (unsigned)((e >> 3) ^ (e >> 11) ^ (f >> 2)) & (SYSFAST__AUDIT_MEMO - 1);
+}
+
+static inline const struct sysfast__audit_memo *memo_find(const char *event, const char *format)
+{
+	const struct sysfast__audit_memo *m = &audit_memo[memo_slot(event, format)];
+
+	if (SYSFAST_LIKELY(m->event == event && m->format == format
+	                   && sysfast__text_eq(event, &m->name)
+	                   && (!format || sysfast__text_eq(format, &m->fmt))))
+		return m;
+	return NULL;
+}
+
+/* Remembers a call whose name resolved to `id` and whose format is valid,
+ * when both are short and the format of a common shape. */
+static void memo_fill(const char *event, const char *format, sysfast_event_id id)
+{
+	struct sysfast__audit_memo *m = &audit_memo[memo_slot(event, format)];
+
+	m->event = NULL; /* matches nothing until whole */
+	if (!sysfast__format_plan(format, &m->plan)
+	    || !sysfast__text_keep(&m->name, event, sysfast__event_len_unchecked(id), 5))
+		return;
+	m->fmt.n_words = 0;
+	if (format && !sysfast__text_keep(&m->fmt, format, strlen(format), 2))
+		return;
+	m->id = id;
+	m->format = format;
+	m->event = event;
+}
+
+/* Every call that the memo does not answer: resolves the name, checks the
+ * format and raises the event as the memo's path does, then remembers
+ * what it learnt. */
+static __attribute__((noinline)) int
+audit_format_slow(struct sysfast_interp *interp, const char *event, const char *format, va_list *va)
+{
+	struct sysfast__argbuf buf;
+	sysfast_args args;
+	sysfast_event_id id = resolve_name(event);
+
+	if (!id)
+		return -1;
+	/* Nobody listens: only check the format, read no argument. */
+	if (!listened(interp, id)) {
+		if (sysfast__format_check(format, NULL) < 0)
+			return -1;
+		memo_fill(event, format, id);
+		return 0;
+	}
+	if (sysfast__args_build(&buf, format, va, &args) < 0)
+		return -1;
+	memo_fill(event, format, id);
+	return dispatch(interp, id, &args);
+}
+
+/* The body of sysfast_audit and sysfast_vaudit, inline in each so that
+ * sysfast_audit passes its own va_list by address: no va_copy and no
+ * call to sysfast_vaudit on the common path. */
 static inline __attribute__((always_inline)) int audit_format(const char *event, const char *format,
-                                                              va_list *va,
-                                                              const struct sysfast__raw *raw,
-                                                              size_t n_raw)
+                                                              va_list *va)
 {
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
+	const struct sysfast__audit_memo *m;
 	struct sysfast__argbuf buf;
 	sysfast_args args;
-	sysfast_event_id id;
-	int rc;
 
 	if (SYSFAST_UNLIKELY(!event)) {
 		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
@@ -807,18 +896,14 @@ static inline __attribute__((always_inline)) int audit_format(const char *event,
 	interp = sysfast__thread_interp(&t);
 	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
-	id = resolve_name(event);
-	if (!id)
+	m = memo_find(event, format);
+	if (SYSFAST_UNLIKELY(!m))
+		return audit_format_slow(interp, event, format, va);
+	if (!listened(interp, m->id))
+		return 0;
+	if (sysfast__args_build_plan(&buf, format, &m->plan, va, &args) < 0)
 		return -1;
-	/* Nobody listens: only check the format, read no argument. */
-	if (!listened(interp, id))
-		return va ? sysfast__format_check(format, NULL)
-		          : sysfast__format_check_raw(format, n_raw);
-	rc = va ? sysfast__args_build(&buf, format, va, &args)
-	        : sysfast__args_build_raw(&buf, format, raw, n_raw, &args);
-	if (rc < 0)
-		return -1;
-	return dispatch(interp, id, &args);
+	return dispatch(interp, m->id, &args);
 }
 
 int sysfast_vaudit(const char *event, const char *format, va_list va)
@@ -828,90 +913,94 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 
 	/* A va_list parameter cannot be passed on by address portably. */
 	va_copy(copy, va);
-	rc = audit_format(event, format, &copy, NULL, 0);
+	rc = audit_format(event, format, &copy);
 	va_end(copy);
 	return rc;
 }
 
-int(sysfast_audit)(const char *event, const char *format, ...)
+int sysfast_audit(const char *event, const char *format, ...)
 {
 	va_list va;
 	int rc;
 
 	va_start(va, format);
-	rc = audit_format(event, format, &va, NULL, 0);
+	rc = audit_format(event, format, &va);
 	va_end(va);
 	return rc;
 }
 
-/* Whether `site` is bound to exactly this event and format. */
-static inline bool fmt_site_matches(const struct sysfast__fmt_site *site, const char *event,
-                                    const char *format)
+/* The id of the event whose filter byte a default-form site points at. */
+static inline sysfast_event_id site_id(const unsigned char *listened_byte)
 {
-	return __atomic_load_n(&site->state, __ATOMIC_ACQUIRE) == 2 && site->event == event
-	       && site->format == format;
+	return (sysfast_event_id)(listened_byte - audit_listened);
 }
 
-/*
- * A call of a sysfast_audit() site that is not bound to this event and
- * format: binds the site when the name is valid and the format flat and
- * within the arguments given, so that later calls skip both checks. Then
- * raises the event as the function does, reporting whatever is wrong.
- * Only one thread binds a site, once: a reader that sees state 2 sees
- * every field.
- */
-static __attribute__((noinline)) int raw_first(struct sysfast__fmt_site *site, const char *event,
-                                               const char *format, const struct sysfast__raw *raw,
-                                               size_t n_raw)
+/* A default-form site's first call, or one whose name is bad: resolves
+ * the name into *id and stores where the event's byte is. Returns 1, or
+ * 0 while the runtime is down (nothing to raise), or -1 with the name's
+ * error. */
+static __attribute__((noinline)) int site_resolve(const unsigned char **site, const char *name,
+                                                  sysfast_event_id *id)
 {
-	struct sysfast__thread *t;
-	sysfast_event_id id;
-	unsigned unbound = 0;
-	bool simple;
-
-	if (event && audit_enabled() && sysfast__thread_interp(&t)
-	    && __atomic_load_n(&site->state, __ATOMIC_RELAXED) == 0
-	    && sysfast__format_site(format, n_raw, &simple)) {
-		struct sysfast__error saved;
-
-		/* A bad name is reported by audit_format below, not here. */
-		sysfast__err_save(&saved);
-		id = resolve_name(event);
-		sysfast__err_restore(&saved);
-		if (id
-		    && __atomic_compare_exchange_n(&site->state, &unbound, 1, false,
-		                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-			site->simple = simple;
-			site->site.name = sysfast__event_name_unchecked(id);
-			site->site.listened = &audit_listened[id];
-			site->site.id = id;
-			site->event = event;
-			site->format = format;
-			__atomic_store_n(&site->state, 2, __ATOMIC_RELEASE);
-		}
+	if (!name) {
+		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
+		return -1;
 	}
-	return audit_format(event, format, NULL, raw, n_raw);
+	if (!sysfast__is_initialized())
+		return 0;
+	*id = resolve_name(name);
+	if (!*id)
+		return -1;
+	/* Ids never change, so racing stores write the same value. */
+	__atomic_store_n(site, &audit_listened[*id], __ATOMIC_RELEASE);
+	return 1;
 }
 
-int sysfast__audit_raw(struct sysfast__fmt_site *site, const char *event, const char *format,
-                       const struct sysfast__raw *raw, size_t n_raw)
+bool sysfast__audit_listens(const unsigned char **site, const char *name)
 {
+	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
-	struct sysfast__argbuf buf;
-	sysfast_args args;
+	sysfast_event_id id;
 
-	if (SYSFAST_UNLIKELY(!fmt_site_matches(site, event, format)))
-		return raw_first(site, event, format, raw, n_raw);
-	/* Bound: the name is valid and the format good for these arguments. */
-	if (!audit_enabled())
-		return 0;
+	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
+		struct sysfast__error saved;
+		int r;
+
+		/* A bad name: let the dispatch report it, with the error set
+		 * there, not here. */
+		sysfast__err_save(&saved);
+		r = site_resolve(site, name, &id);
+		sysfast__err_restore(&saved);
+		if (r <= 0)
+			return r < 0;
+	} else {
+		id = site_id(l);
+	}
 	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp) || !listened(interp, site->site.id))
+	return interp && listened(interp, id);
+}
+
+int sysfast__audit_at(const unsigned char **site, const char *name, const sysfast_args *args)
+{
+	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp;
+	sysfast_event_id id;
+
+	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
+		int r = site_resolve(site, name, &id);
+
+		if (r <= 0)
+			return r;
+	} else {
+		id = site_id(l);
+	}
+	/* The macro built the tuple: n values at items, never NULL with n > 0. */
+	interp = sysfast__thread_interp(&t);
+	if (SYSFAST_UNLIKELY(!interp))
 		return 0;
-	if (sysfast__args_build_flat(&buf, format, raw, &args) < 0)
-		return -1;
-	return dispatch(interp, site->site.id, &args);
+	return dispatch(interp, id, args);
 }
 
 /* Caches `id`, its name and its filter byte at a call site. Ids never
@@ -935,7 +1024,7 @@ int sysfast__audit_site(struct sysfast__site *site, const char *name, const sysf
 			sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
 			return -1;
 		}
-		if (!sysfast_is_initialized())
+		if (!sysfast__is_initialized())
 			return 0;
 		id = resolve_name(name);
 		if (!id)
@@ -954,7 +1043,7 @@ bool sysfast__audit_resolve(struct sysfast__site *site, const char *name)
 {
 	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
 
-	if (!sysfast_is_initialized())
+	if (!sysfast__is_initialized())
 		return false;
 	if (!id) {
 		struct sysfast__error saved;
@@ -1182,16 +1271,6 @@ static int sealed_error(void)
 	return -1;
 }
 
-static bool interp_is_live_locked(const struct sysfast_interp *interp)
-{
-	const struct sysfast_interp *it;
-
-	cds_list_for_each_entry(it, &sysfast__interps, link)
-		if (it == interp)
-			return !it->dying;
-	return false;
-}
-
 /* Adds `h` to its list (`target` NULL: the process-wide one) and to every
  * slot it belongs in, or on failure (MemoryError) changes nothing. Under
  * the lock. */
@@ -1220,11 +1299,11 @@ static int link_hook(struct sysfast_interp *target, struct sysfast__hook *h)
 		changes_drop(&c);
 		return -1;
 	}
-	sysfast__audit_commit(&c);
+	audit_commit(&c);
 	return 0;
 }
 
-/* Raises "sys.addaudithook" (rule 4). Returns 0 to go on adding, 1 when a
+/* Raises "sys.addaudithook" (docs/api.md, audit rule 4). Returns 0 to go on adding, 1 when a
  * hook refused the add with a RuntimeError (suppressed: the caller's
  * pending error, if any, is back as it was, since the add did not fail),
  * or -1 with the hook's error. */
@@ -1246,7 +1325,7 @@ static int raise_addaudithook(void)
 
 /*
  * Common body of the three adds. `target` is the interpreter (NULL with
- * `global` for a process-wide hook). Rule 4: the "sys.addaudithook" event
+ * `global` for a process-wide hook). Audit rule 4 (docs/api.md): the "sys.addaudithook" event
  * goes through the hooks already present, in the caller's interpreter,
  * before the new hook exists.
  */
@@ -1269,7 +1348,7 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 		return sealed_error();
 	if (!global && sysfast__check_initialized() < 0)
 		return -1;
-	if (sysfast_is_initialized() && (rc = raise_addaudithook()) != 0)
+	if (sysfast__is_initialized() && (rc = raise_addaudithook()) != 0)
 		return rc;
 	h = hook_new(fn, userdata, opts, (size_t)n_patterns);
 	if (!h)
@@ -1281,7 +1360,7 @@ static int add_hook(bool global, struct sysfast_interp *target, sysfast_audit_ho
 	} else if (!global && !sysfast__initialized) {
 		sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
 		rc = -1;
-	} else if (!global && !interp_is_live_locked(target)) {
+	} else if (!global && (!sysfast__interp_is_live(target) || target->dying)) {
 		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
 		rc = -1;
 	} else {

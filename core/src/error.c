@@ -17,29 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "errors.h"
 
-/* The built-in classes and their parents, once; the root has none. One
- * array, so that "is this a built-in class?" is a range check. */
-#define BUILTIN_CLASSES(X)                                                                         \
-	X(BaseException, NULL)                                                                     \
-	X(Exception, BUILTIN(BaseException))                                                       \
-	X(RuntimeError, BUILTIN(Exception))                                                        \
-	X(RecursionError, BUILTIN(RuntimeError))                                                   \
-	X(TypeError, BUILTIN(Exception))                                                           \
-	X(ValueError, BUILTIN(Exception))                                                          \
-	X(ArithmeticError, BUILTIN(Exception))                                                     \
-	X(OverflowError, BUILTIN(ArithmeticError))                                                 \
-	X(MemoryError, BUILTIN(Exception))                                                         \
-	X(OSError, BUILTIN(Exception))                                                             \
-	X(PermissionError, BUILTIN(OSError))                                                       \
-	X(SystemError, BUILTIN(Exception))                                                         \
-	X(KeyboardInterrupt, BUILTIN(BaseException))                                               \
-	X(SystemExit, BUILTIN(BaseException))
-
+/* The built-in classes (error.h's table) in one array, so that "is this a
+ * built-in class?" is a range check. */
 enum {
 #define BUILTIN_INDEX(name, parent) BUILTIN_##name,
-	BUILTIN_CLASSES(BUILTIN_INDEX)
+	SYSFAST__EXCEPTION_CLASSES(BUILTIN_INDEX)
 #undef BUILTIN_INDEX
 	    N_BUILTINS
 };
@@ -47,13 +31,15 @@ enum {
 #define BUILTIN(name) (&builtin_classes[BUILTIN_##name])
 
 static const struct sysfast_exc_type builtin_classes[N_BUILTINS] = {
-#define BUILTIN_ENTRY(name, parent) [BUILTIN_##name] = {#name, parent},
-    BUILTIN_CLASSES(BUILTIN_ENTRY)
+/* The root names itself as its parent in the table, and has none. */
+#define BUILTIN_ENTRY(name, parent)                                                                \
+	[BUILTIN_##name] = {#name, BUILTIN_##name == BUILTIN_##parent ? NULL : BUILTIN(parent)},
+    SYSFAST__EXCEPTION_CLASSES(BUILTIN_ENTRY)
 #undef BUILTIN_ENTRY
 };
 
 #define BUILTIN_EXPORT(name, parent) const sysfast_exc_type *const sysfast_##name = BUILTIN(name);
-BUILTIN_CLASSES(BUILTIN_EXPORT)
+SYSFAST__EXCEPTION_CLASSES(BUILTIN_EXPORT)
 #undef BUILTIN_EXPORT
 
 /* A user-defined class: immortal, on a list that only grows. */
@@ -239,4 +225,10 @@ void sysfast__err_restore(const struct sysfast__error *saved)
 	sysfast__audit_tls.err = saved->type;
 	e->len = saved->len;
 	memcpy(e->msg, saved->msg, saved->len + 1);
+}
+
+int sysfast__not_initialized(void)
+{
+	sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
+	return -1;
 }

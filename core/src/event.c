@@ -16,7 +16,7 @@
  *
  *   name -> node  an RCU-protected hash table of our own (below). Lookups
  *                 of known names take no lock and allocate nothing, which
- *                 audit rule 9 requires.
+ *                 audit rule 9 (docs/api.md) requires.
  *   id -> node    a two-level radix table of SYSFAST__SLOT_DIR chunks of
  *                 SYSFAST__SLOT_CHUNK entries. Chunks are allocated on
  *                 demand and never moved or freed, so a reader needs two
@@ -42,7 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "data.h"
 #include "siphash.h"
 
 /* struct sysfast__event_node is in internal.h, so that the dispatch can
@@ -364,9 +364,19 @@ static int index_reserve(size_t names)
  * find is always valid for sysfast_event_name(), and a name from
  * sysfast_event_name() is always found, with no window in between.
  */
+/* Who hears of new names first (data.h); NULL until the audit layer
+ * sets it, before any interpreter exists. */
+static const struct sysfast__event_observer *observer;
+
+void sysfast__event_observe(const struct sysfast__event_observer *obs)
+{
+	__atomic_store_n(&observer, obs, __ATOMIC_RELEASE);
+}
+
 static sysfast_event_id insert_locked(const char *name, size_t len)
 {
-	struct sysfast__audit_changes changes = {0};
+	const struct sysfast__event_observer *obs = __atomic_load_n(&observer, __ATOMIC_ACQUIRE);
+	void *ctx[SYSFAST__EVENT_OBSERVER_CTX / sizeof(void *)] = {0};
 	bool first_index = !event_index;
 	sysfast_event_id id;
 	struct event_node *n;
@@ -397,12 +407,13 @@ static sysfast_event_id insert_locked(const char *name, size_t len)
 
 	if (slot_store(id, n) < 0)
 		goto free_node;
-	if (sysfast__audit_event_prepare(id, &changes) < 0) {
+	if (obs && obs->prepare(id, ctx) < 0) {
 		slot_store(id, NULL); /* cannot fail: the chunk exists now */
 		goto free_node;
 	}
 
-	sysfast__audit_commit(&changes);
+	if (obs)
+		obs->commit(ctx);
 	index_put(event_index, n);
 	__atomic_store_n(&event_count, id, __ATOMIC_RELEASE);
 	return id;

@@ -51,7 +51,7 @@
 
 #include <urcu/rculfhash.h>
 
-#include "internal.h"
+#include "data.h"
 #include "siphash.h"
 
 #ifdef SYSFAST__TSAN

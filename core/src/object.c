@@ -14,7 +14,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "data.h"
 
 /* CPython formats type names with %.100s; the TypeError message does too. */
 #define TYPE_NAME_MAX 100

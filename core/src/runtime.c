@@ -16,26 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-
-pthread_mutex_t sysfast__lock = PTHREAD_MUTEX_INITIALIZER;
-bool sysfast__initialized;
-bool sysfast__finalizing;
-CDS_LIST_HEAD(sysfast__interps);
+#include "dispatch.h"
 
 /* An interpreter with its rcu_head first, as sysfast__defer_free wants. */
 struct interp_block {
 	struct rcu_head rcu;
 	struct sysfast_interp interp;
 };
-
-static struct sysfast_interp main_interp;
-
-int sysfast__not_initialized(void)
-{
-	sysfast_err_set(sysfast_SystemError, "sysfast is not initialized");
-	return -1;
-}
 
 /* Interpreters come and go only outside sysfast_fini: its walk over them
  * must not see the list change under it (a hook may try). */
@@ -75,13 +62,13 @@ int sysfast_init(void)
 	}
 	/* Last of what can fail: it fails leaving nothing mapped, and a
 	 * failure after it would have to unmap the view again. */
-	memset(&main_interp, 0, sizeof(main_interp));
-	main_interp.is_main = true;
-	if (sysfast__interp_audit_init(&main_interp) < 0) {
+	memset(&sysfast__main_interp, 0, sizeof(sysfast__main_interp));
+	sysfast__main_interp.is_main = true;
+	if (sysfast__interp_audit_init(&sysfast__main_interp) < 0) {
 		rc = -1;
 		goto out;
 	}
-	cds_list_add(&main_interp.link, &sysfast__interps);
+	cds_list_add(&sysfast__main_interp.link, &sysfast__interps);
 	__atomic_store_n(&sysfast__initialized, true, __ATOMIC_RELEASE);
 	sysfast__audit_update_enabled();
 out:
@@ -97,29 +84,6 @@ bool sysfast_is_initialized(void)
 bool sysfast_is_finalizing(void)
 {
 	return __atomic_load_n(&sysfast__finalizing, __ATOMIC_ACQUIRE);
-}
-
-sysfast_interp *sysfast_interp_main(void)
-{
-	return sysfast_is_initialized() ? &main_interp : NULL;
-}
-
-sysfast_interp *sysfast_interp_current(void)
-{
-	if (!sysfast_is_initialized())
-		return NULL;
-	return sysfast__current_interp(sysfast__thread_get());
-}
-
-/* True if `interp` is on the live list. Call with sysfast__lock held. */
-static bool interp_is_live(const struct sysfast_interp *interp)
-{
-	struct sysfast_interp *it;
-
-	cds_list_for_each_entry(it, &sysfast__interps, link)
-		if (it == interp)
-			return true;
-	return false;
 }
 
 sysfast_interp *sysfast_interp_new(void)
@@ -180,7 +144,7 @@ int sysfast_interp_destroy(sysfast_interp *interp)
 		pthread_mutex_unlock(&sysfast__lock);
 		return check_not_finalizing("cannot destroy an interpreter");
 	}
-	if (!interp_is_live(interp) || interp->dying) {
+	if (!sysfast__interp_is_live(interp) || interp->dying) {
 		pthread_mutex_unlock(&sysfast__lock);
 		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
 		return -1;
@@ -222,7 +186,7 @@ sysfast_interp *sysfast_interp_enter(sysfast_interp *interp)
 	}
 	prev = sysfast__current_interp(t);
 	pthread_mutex_lock(&sysfast__lock);
-	if (!interp_is_live(interp)) {
+	if (!sysfast__interp_is_live(interp)) {
 		pthread_mutex_unlock(&sysfast__lock);
 		sysfast_err_set(sysfast_ValueError, "not a live interpreter");
 		return NULL;
@@ -263,7 +227,7 @@ void sysfast_fini(void)
 		if (!interp->is_main && !interp->dying)
 			sysfast__audit_lifecycle(interp, SYSFAST__EV_INTERP_CLEAR);
 	}
-	sysfast__audit_lifecycle(&main_interp, SYSFAST__EV_INTERP_CLEAR);
+	sysfast__audit_lifecycle(&sysfast__main_interp, SYSFAST__EV_INTERP_CLEAR);
 
 	/* Dropped by clearing slots, not by building new snapshots: fini
 	 * allocates nothing, so it finishes, and does all it promises,
@@ -272,7 +236,7 @@ void sysfast_fini(void)
 	sysfast__audit_drop_own_hooks();
 	pthread_mutex_unlock(&sysfast__lock);
 
-	sysfast__audit_clear_hooks_event(&main_interp);
+	sysfast__audit_clear_hooks_event(&sysfast__main_interp);
 
 	pthread_mutex_lock(&sysfast__lock);
 	sysfast__audit_drop_global();

@@ -8,11 +8,31 @@
  * when the thread exits. Users never call anything for this. Set-up takes
  * the registry lock once and allocates nothing: the thread's state,
  * list link included, lives in its initial-exec TLS block.
+ *
+ * Also here, at the bottom of the library's layers, what every layer
+ * above shares: the registry lock, the runtime's state flags (written by
+ * runtime.c's init and fini) and the deferred free after an RCU grace
+ * period.
  */
-#include "internal.h"
+#include "thread.h"
 
 __thread struct sysfast__thread sysfast__tls;
 __thread struct sysfast__audit_thread sysfast__audit_tls;
+
+pthread_mutex_t sysfast__lock = PTHREAD_MUTEX_INITIALIZER;
+bool sysfast__initialized;
+bool sysfast__finalizing;
+
+#ifdef SYSFAST__TSAN
+char sysfast__rcu_tsan_sync;
+#endif
+
+static void (*on_exit_fn)(struct sysfast__thread *t);
+
+void sysfast__thread_on_exit(void (*fn)(struct sysfast__thread *t))
+{
+	on_exit_fn = fn;
+}
 
 CDS_LIST_HEAD(sysfast__threads);
 uint64_t sysfast__thread_serial;
@@ -25,7 +45,8 @@ static void thread_teardown(void *arg)
 	struct sysfast__thread *t = arg;
 
 	pthread_mutex_lock(&sysfast__lock);
-	sysfast__thread_bind(t, NULL);
+	if (on_exit_fn)
+		on_exit_fn(t);
 	cds_list_del(&t->link);
 	pthread_mutex_unlock(&sysfast__lock);
 	urcu_memb_unregister_thread();
@@ -52,27 +73,19 @@ void sysfast__thread_setup(struct sysfast__thread *t)
 	t->ready = true;
 }
 
-void sysfast__thread_bind(struct sysfast__thread *t, struct sysfast_interp *interp)
+static void free_after_grace_period(struct rcu_head *head)
 {
-	struct sysfast_interp *old = __atomic_load_n(&t->interp, __ATOMIC_RELAXED);
-
-	if (old)
-		old->bound--;
-	if (interp)
-		interp->bound++;
-	__atomic_store_n(&t->interp, interp, __ATOMIC_RELAXED);
-	__atomic_store_n(&t->hot->view, interp ? interp->view : NULL, __ATOMIC_RELAXED);
+#ifdef SYSFAST__TSAN
+	__tsan_acquire(&sysfast__rcu_tsan_sync);
+	__tsan_acquire(head);
+#endif
+	sysfast__free(head);
 }
 
-struct sysfast_interp *sysfast__bind_main(struct sysfast__thread *t)
+void sysfast__defer_free(struct rcu_head *head)
 {
-	struct sysfast_interp *interp = NULL;
-
-	pthread_mutex_lock(&sysfast__lock);
-	if (sysfast__initialized) {
-		interp = cds_list_first_entry(&sysfast__interps, struct sysfast_interp, link);
-		sysfast__thread_bind(t, interp);
-	}
-	pthread_mutex_unlock(&sysfast__lock);
-	return interp;
+#ifdef SYSFAST__TSAN
+	__tsan_release(head);
+#endif
+	urcu_memb_call_rcu(head, free_after_grace_period);
 }

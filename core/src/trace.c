@@ -32,7 +32,7 @@
  */
 #include <sched.h>
 
-#include "internal.h"
+#include "dispatch.h"
 
 _Static_assert(offsetof(struct sysfast__audit_thread, trace_set)
                        == offsetof(struct sysfast__audit_thread, tracing) + sizeof(unsigned)
@@ -46,7 +46,7 @@ enum { TRACER = 1u, PROFILER = 2u };
  * the counter and the set bits), which the call sites inline too. */
 static inline bool active(void)
 {
-	return sysfast__trace_active();
+	return sysfast__thread_trace_active();
 }
 
 bool sysfast_tracing_active(void)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libsysfast - the version of the library actually loaded. */
-#include "internal.h"
+#include "base.h"
 
 #define SYSFAST__STR(x) #x
 #define SYSFAST__XSTR(x) SYSFAST__STR(x)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The call-site macros in C, compiled by check.sh with every C compiler at
- * -Wall -Wextra -Werror: sysfast_audit with constant and non-constant
- * events and formats (the first get a call site, the others the
- * function), with arguments of every scalar kind and calls, with none
+ * The audit calls in C, compiled by check.sh with every C compiler at
+ * -Wall -Wextra -Werror, in both forms of SYSFAST_AUDIT (default and
+ * SYSFAST_INLINE): sysfast_audit with constant and non-constant events
+ * and formats, with arguments of every scalar kind and calls, with none
  * and with 64, the function by name, and SYSFAST_AUDIT with and without
  * arguments.
  * c_macros_bad.c must not compile.

@@ -6,7 +6,8 @@
 #   check.sh --src-include DIR --build-include DIR --lib LIBSYSFAST.SO \
 #            --cc CC [--cc CC...] --cxx CXX [--cxx CXX...]
 #
-# For each <sysfast/*.h> in the source tree, plus the generated version.h,
+# For each <sysfast/*.h> and <sysfast/static/*.h> in the source tree,
+# plus the generated version.h,
 # compiles a translation unit that includes only that header (twice, to
 # prove the include guard) with every compiler given: C as gnu11 and c11,
 # C++ as c++17, all with -Wall -Wextra -Werror. Then checks that the
@@ -65,8 +66,8 @@ compile() {
 }
 
 headers=()
-for h in "$src_inc"/sysfast/*.h; do
-	headers+=("$(basename "$h")")
+for h in "$src_inc"/sysfast/*.h "$src_inc"/sysfast/static/*.h; do
+	headers+=("${h#"$src_inc"/sysfast/}")
 done
 if [ -f "$build_inc/sysfast/version.h" ]; then
 	headers+=(version.h)
@@ -88,7 +89,10 @@ for h in "${headers[@]}"; do
 		compile "$cxx" -std=c++17 "${warn[@]}" "$tmp/h.cc" "$h as C++ ($cxx -std=c++17)" \
 			&& n=$((n + 1))
 	done
-	if [ "$h" != sysfast.h ] && ! grep -q "^#include <sysfast/$h>" "$src_inc/sysfast/sysfast.h"; then
+	# The static headers are not API: sysfast.h reaches them only
+	# through SYSFAST_INLINE.
+	if [ "$h" != sysfast.h ] && [ "${h#static/}" = "$h" ] \
+		&& ! grep -q "^#include <sysfast/$h>" "$src_inc/sysfast/sysfast.h"; then
 		fail "sysfast.h does not include <sysfast/$h>"
 	fi
 done
@@ -102,6 +106,8 @@ for cxx in "${cxxs[@]}"; do
 		compile "$cxx" -std=c++17 "${warn[@]}" -DCHECK_$macro "$here/cxx_macros.cc" \
 			"SYSFAST_$macro in C++ ($cxx -std=c++17)" || cxx_ok[$cxx]=0
 	done
+	compile "$cxx" -std=c++17 "${warn[@]}" -DCHECK_AUDIT -DSYSFAST_INLINE \
+		"$here/cxx_macros.cc" "inline SYSFAST_AUDIT in C++ ($cxx -std=c++17)" || cxx_ok[$cxx]=0
 done
 
 # ... and together, linked against the library and run.
@@ -130,9 +136,10 @@ done
 macro_warn=(-Wconversion -Wsign-conversion -Wbad-function-cast -Wcast-qual -Wvla)
 for cc in "${ccs[@]}"; do
 	for std in gnu11 c11; do
-		for opt in -O0 -O2; do
-			compile "$cc" -std=$std $opt "${warn[@]}" "${macro_warn[@]}" "$here/c_macros.c" \
-				"the call-site macros in C ($cc -std=$std $opt)"
+		for opt in -O0 -O2 "-O0 -DSYSFAST_INLINE" "-O2 -DSYSFAST_INLINE"; do
+			read -ra opts <<<"$opt"
+			compile "$cc" -std=$std "${opts[@]}" "${warn[@]}" "${macro_warn[@]}" \
+				"$here/c_macros.c" "the call-site macros in C ($cc -std=$std $opt)"
 		done
 		read -ra compiler <<<"$cc"
 		if "${compiler[@]}" -std=$std "${inc[@]}" -c "$here/c_macros_bad.c" -o "$tmp/bad.o" \

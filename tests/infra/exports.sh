@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Fails if the library exports a symbol outside the sysfast_ prefix
-# (sysfast_ is API; sysfast__ is internal but may be reached from inline
-# code in the headers).
+# (sysfast_ is API), or an internal sysfast__ symbol other than the few
+# that SYSFAST_AUDIT's two forms reach (docs/building.md, "ABI and
+# soname"): each one is ABI, so a new one is a decision, made here.
 #
 #   exports.sh NM LIBSYSFAST.SO [LIBSYSFAST.A]
 #
@@ -16,6 +17,11 @@ nm=$1 shared=$2 static=${3:-}
 # Symbols the linker defines in every shared object.
 linker_syms='^(_init|_fini|_edata|_end|__bss_start|_DYNAMIC|_GLOBAL_OFFSET_TABLE_)$'
 failed=0
+
+# The internal symbols a compiled program may reference: the default form
+# of SYSFAST_AUDIT (<sysfast/audit.h>), then the SYSFAST_INLINE form
+# (<sysfast/static/*.h>).
+internal_ok='^sysfast__(audit_enabled|audit_unresolved|audit_listens|audit_at|audit_site|audit_resolve|audit_failed|audit_unlock_site|audit_tls|frame_top)$'
 
 # check LABEL SYMBOLS
 check() {
@@ -39,6 +45,14 @@ if ! syms=$("$nm" -D --defined-only "$shared"); then
 	exit 1
 fi
 check "$(basename "$shared")" "$(printf '%s\n' "$syms" | awk '{print $NF}')"
+extra=$(printf '%s\n' "$syms" | awk '{print $NF}' | grep '^sysfast__' | grep -Ev "$internal_ok")
+if [ -n "$extra" ]; then
+	echo "exports: $(basename "$shared") exports internal symbols no header form needs:"
+	printf '%s\n' "$extra" | sed 's/^/    /'
+	failed=1
+else
+	echo "exports: internal symbols: $(printf '%s\n' "$syms" | awk '{print $NF}' | grep -c '^sysfast__'), all listed"
+fi
 
 if [ -n "$static" ]; then
 	# -g: external symbols only; member headers ("file.o:") have no address.

@@ -21,24 +21,29 @@ SYSFAST_BEGIN_DECLS
 
 typedef struct sysfast_exc_type sysfast_exc_type;
 
-/* The built-in classes. Names are bare ("ValueError"). Parents:
- * RecursionError < RuntimeError, OverflowError < ArithmeticError,
- * PermissionError < OSError, KeyboardInterrupt and SystemExit < BaseException,
- * every other class < Exception < BaseException. */
-SYSFAST_API extern const sysfast_exc_type *const sysfast_BaseException;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_Exception;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_RuntimeError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_RecursionError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_TypeError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_ValueError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_ArithmeticError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_OverflowError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_MemoryError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_OSError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_PermissionError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_SystemError;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_KeyboardInterrupt;
-SYSFAST_API extern const sysfast_exc_type *const sysfast_SystemExit;
+/* The built-in classes, sysfast_<name>, each with its parent (the root,
+ * BaseException, names itself). Names are bare ("ValueError"). Written
+ * once: the declarations below and the library's table both expand it. */
+#define SYSFAST__EXCEPTION_CLASSES(X)                                                              \
+	X(BaseException, BaseException)                                                            \
+	X(Exception, BaseException)                                                                \
+	X(RuntimeError, Exception)                                                                 \
+	X(RecursionError, RuntimeError)                                                            \
+	X(TypeError, Exception)                                                                    \
+	X(ValueError, Exception)                                                                   \
+	X(ArithmeticError, Exception)                                                              \
+	X(OverflowError, ArithmeticError)                                                          \
+	X(MemoryError, Exception)                                                                  \
+	X(OSError, Exception)                                                                      \
+	X(PermissionError, OSError)                                                                \
+	X(SystemError, Exception)                                                                  \
+	X(KeyboardInterrupt, BaseException)                                                        \
+	X(SystemExit, BaseException)
+
+#define SYSFAST__EXCEPTION_DECLARE(name, parent)                                                   \
+	SYSFAST_API extern const sysfast_exc_type *const sysfast_##name;
+SYSFAST__EXCEPTION_CLASSES(SYSFAST__EXCEPTION_DECLARE)
+#undef SYSFAST__EXCEPTION_DECLARE
 
 /* Creates a new exception class deriving from `base` (NULL means
  * sysfast_Exception). The name is copied verbatim. Returns the class, which

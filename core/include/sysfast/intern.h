@@ -31,7 +31,7 @@
  * sysfast_intern, sysfast_intern_cstr, sysfast_intern_in_place,
  * sysfast_intern_find) needs the runtime: before sysfast_init() and after
  * sysfast_fini() they fail with sysfast_SystemError "sysfast is not
- * initialized", as API.md's general rule says. Functions on a string the
+ * initialized", as every call does then (docs/api.md, "Conventions"). Functions on a string the
  * caller already holds (data, len, hash, incref, decref, is_interned) and
  * sysfast_intern_count() work in any state: strings belong to the user and
  * stay valid across sysfast_fini(). The table itself outlives

@@ -191,78 +191,10 @@ SYSFAST_API sysfast_frame *sysfast_frame_current(void);
  * load. False before sysfast_init. */
 SYSFAST_API bool sysfast_tracing_active(void);
 
-/*
- * ---- Inline fast paths; not API, layout may change. ----
- *
- * A runtime calls sysfast_frame_enter and _leave on every call of every
- * function, nearly always with nothing set. A call into the library costs
- * more than the test it would make there, so the usual case is tested at
- * the call site, as SYSFAST_AUDIT does: the macros below (function-like
- * macros with the functions' own names, as C libraries do for getc) read
- * the thread's tracing word, push or pop the thread's frame chain, and
- * call the library only when tracing is active or the frame is NULL (for
- * the error). The functions stay exported:
- * `(sysfast_frame_enter)(f)` and `&sysfast_frame_enter` reach them.
- * SYSFAST_NO_INLINE_DISPATCH turns the macros off; both behave the same.
- */
-
-/* The suspension counter and which of tracer and profiler are set, as one
- * relaxed 64-bit load (the two are adjacent in sysfast__audit_thread, see
- * trace.c). Active: something set and the counter 0. */
-static inline bool sysfast__trace_active(void)
-{
-	typedef uint64_t __attribute__((may_alias)) sysfast__trace_word;
-	uint64_t w = __atomic_load_n((const sysfast__trace_word *)&sysfast__audit_tls.tracing,
-	                             __ATOMIC_RELAXED);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return (w & UINT64_C(0xffffffff)) == 0 && w != 0;
-#else
-	return (w >> 32) == 0 && w != 0;
-#endif
-}
-
-/* The head of the calling thread's frame chain: its innermost entered
- * frame. Only that thread reads or writes it. */
-SYSFAST_API extern __thread sysfast_frame *sysfast__frame_top;
-
-#if !defined(SYSFAST_NO_INLINE_DISPATCH) && !defined(SYSFAST_BUILDING_LIBRARY)
-static inline int sysfast__frame_enter_fast(sysfast_frame *f)
-{
-	if (SYSFAST_LIKELY(f && !sysfast__trace_active())) {
-		f->back = sysfast__frame_top;
-		/* A plain store in effect; as a relaxed atomic one, it keeps
-		 * GCC's -Wdangling-pointer (in -Wall) quiet at every call
-		 * site whose pop it cannot see (that of the library). */
-		__atomic_store_n(&sysfast__frame_top, f, __ATOMIC_RELAXED);
-		return 0;
-	}
-	return (sysfast_frame_enter)(f);
-}
-
-static inline int sysfast__frame_leave_fast(sysfast_frame *f, const sysfast_arg *retval)
-{
-	if (SYSFAST_LIKELY(f && !sysfast__trace_active())) {
-		sysfast__frame_top = f->back;
-		return 0;
-	}
-	return (sysfast_frame_leave)(f, retval);
-}
-
-static inline int sysfast__frame_line_fast(sysfast_frame *f, int lineno)
-{
-	if (SYSFAST_LIKELY(f && !sysfast__trace_active())) {
-		f->lineno = lineno;
-		return 0;
-	}
-	return (sysfast_frame_line)(f, lineno);
-}
-
-#define sysfast_frame_enter(f) sysfast__frame_enter_fast(f)
-#define sysfast_frame_leave(f, retval) sysfast__frame_leave_fast((f), (retval))
-#define sysfast_frame_line(f, lineno) sysfast__frame_line_fast((f), (lineno))
-#define sysfast_tracing_active() sysfast__trace_active()
-#endif
-
 SYSFAST_END_DECLS
+
+#ifdef SYSFAST_INLINE
+#include <sysfast/static/trace.h>
+#endif
 
 #endif /* SYSFAST_TRACE_H */
