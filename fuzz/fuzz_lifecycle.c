@@ -348,7 +348,103 @@ static void check_state(void)
 	CHECK(sysfast_interp_main() == (m.up ? m.in[0].p : NULL));
 }
 
+/* ---- exception classes and the error indicator ---- */
+
+/* Classes made by the harness in this process (they live until it exits,
+ * so their number is capped) and each one's base, the model of
+ * sysfast_exc_is_subclass. */
+#define CLASSES 256
+static const sysfast_exc_type *classes[CLASSES];
+static size_t class_base[CLASSES], n_classes;
+
+static bool model_subclass(size_t t, size_t base)
+{
+	for (;; t = class_base[t]) {
+		if (t == base)
+			return true;
+		if (t == 0)
+			return false;
+	}
+}
+
+/* A new class (name from the input, base one of the earlier ones or
+ * Exception), then the checks of the class functions and of an error set
+ * with a message longer than the indicator keeps. */
+static void op_exception(struct fuzz_input *in)
+{
+	char name[40], msg[SYSFAST_ERR_MSG_MAX + 64];
+	size_t len = fuzz_byte(in) % sizeof(name), base, k;
+	const sysfast_exc_type *t;
+	int local;
+
+	if (n_classes == 0) {
+		classes[0] = sysfast_Exception;
+		n_classes = 1;
+	}
+	for (k = 0; k < len; k++)
+		name[k] = (char)(fuzz_byte(in) | 1);
+	name[len] = '\0';
+	base = fuzz_byte(in) % n_classes;
+	t = sysfast_exc_type_new(name, classes[base]);
+	if (len == 0) {
+		CHECK(t == NULL && sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+	} else if (n_classes < CLASSES) {
+		CHECK(t != NULL && !strcmp(sysfast_exc_type_name(t), name));
+		classes[n_classes] = t;
+		class_base[n_classes++] = base;
+	}
+	CHECK(sysfast_exc_type_new("x", (const sysfast_exc_type *)(const void *)&local) == NULL);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	for (size_t i = 0; i < n_classes; i++)
+		for (size_t j = 0; j < n_classes; j++)
+			CHECK(sysfast_exc_is_subclass(classes[i], classes[j])
+			      == model_subclass(i, j));
+	CHECK(!sysfast_exc_is_subclass(NULL, sysfast_Exception));
+	CHECK(sysfast_exc_type_name((const sysfast_exc_type *)(const void *)&local) == NULL);
+
+	/* A message longer than the indicator keeps: a verbatim prefix. */
+	k = fuzz_byte(in) % n_classes;
+	memset(msg, 'm', sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	sysfast_err_format(classes[k], "%s%s", name, msg);
+	CHECK(sysfast_err_occurred() == classes[k] && sysfast_err_matches(sysfast_Exception));
+	CHECK(strlen(sysfast_err_message()) == SYSFAST_ERR_MSG_MAX);
+	CHECK(!strncmp(sysfast_err_message(), name, len));
+	CHECK(!sysfast_err_matches(NULL));
+	sysfast_err_clear();
+	/* Not a class: SystemError, naming the message. */
+	sysfast_err_set((const sysfast_exc_type *)(const void *)&local, "lost");
+	CHECK(sysfast_err_occurred() == sysfast_SystemError
+	      && strstr(sysfast_err_message(), "message: lost"));
+	sysfast_err_set(NULL, NULL);
+	CHECK(sysfast_err_occurred() == sysfast_SystemError && !strcmp(sysfast_err_message(), ""));
+	sysfast_err_clear();
+	CHECK(!sysfast_err_occurred() && !strcmp(sysfast_err_message(), ""));
+}
+
+/* NULL where an interpreter belongs: ValueError (SystemError when the
+ * runtime is down), nothing changed. */
+static void op_null_interp(void)
+{
+	const sysfast_exc_type *want = m.up ? sysfast_ValueError : sysfast_SystemError;
+	char version[32];
+
+	CHECK(sysfast_interp_enter(NULL) == NULL && sysfast_err_occurred() == want);
+	sysfast_err_clear();
+	CHECK(sysfast_interp_destroy(NULL) == -1 && sysfast_err_occurred() == want);
+	sysfast_err_clear();
+	snprintf(version, sizeof(version), "%d.%d.%d", SYSFAST_VERSION_MAJOR, SYSFAST_VERSION_MINOR,
+	         SYSFAST_VERSION_PATCH);
+	CHECK(!strcmp(sysfast_version(), version));
+}
+
 static void run(struct fuzz_input *in);
+
+/* A coverage build's profile runtime, when linked in: the sealed child
+ * writes its counters before it leaves (tools/fuzz.sh --coverage). */
+int __llvm_profile_write_file(void) __attribute__((weak));
 
 /* Seals in a child, which runs the rest of the input sealed. */
 static void op_seal(struct fuzz_input *in)
@@ -366,6 +462,8 @@ static void op_seal(struct fuzz_input *in)
 		CHECK(sysfast_audit_seal() == 0 && sysfast_audit_seal() == 0);
 		m.sealed = true;
 		run(in);
+		if (__llvm_profile_write_file)
+			__llvm_profile_write_file();
 		_exit(0);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -410,6 +508,12 @@ static void run(struct fuzz_input *in)
 		case 10:
 			if (arg == 0xf)
 				op_seal(in);
+			break;
+		case 11:
+			op_exception(in);
+			break;
+		case 12:
+			op_null_interp();
 			break;
 		default:
 			op_enter(0);

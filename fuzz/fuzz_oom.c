@@ -19,6 +19,7 @@
  * deferred frees have run). Dispatching a known event and interning
  * bytes already interned must not allocate at all.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,51 @@ static void op_decref(unsigned k)
 	CHECK(sysfast_intern_count() == model_count());
 }
 
+/* API.md's argument rules for strings, which fail before any allocation
+ * (or with the MemoryError of one that cannot succeed), and the other ways
+ * in: intern_cstr, in-place interning and the string's __sizeof__. */
+static void op_string_rules(unsigned k)
+{
+	sysfast_str *s;
+	size_t size = 0;
+
+	CHECK(sysfast_intern(NULL, 5) == NULL && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_str_new(pool[k], SIZE_MAX) == NULL);
+	CHECK(sysfast_err_occurred() == sysfast_OverflowError);
+	sysfast_err_clear();
+	CHECK(sysfast_intern(pool[k], PTRDIFF_MAX) == NULL);
+	CHECK(sysfast_err_occurred() == sysfast_MemoryError);
+	sysfast_err_clear();
+	CHECK(sysfast_intern_find(pool[k], PTRDIFF_MAX) == NULL);
+	CHECK(sysfast_err_occurred() == sysfast_MemoryError);
+	sysfast_err_clear();
+	/* Longer than any interned string, yet allocatable: not found, the
+	 * bytes unread. */
+	CHECK(sysfast_intern_find(pool[k], (size_t)1 << 40) == NULL && !sysfast_err_occurred());
+	CHECK(sysfast_intern_cstr(NULL) == NULL && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_intern_in_place(NULL) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+
+	s = sysfast_str_new(pool[k], strlen(pool[k]));
+	CHECK(s != NULL);
+	CHECK(sysfast_getsizeof((const sysfast_object *)s, &size) == 0);
+	CHECK(size > strlen(pool[k]) + 1);
+	/* In place: the held string if there is one, else s itself. */
+	CHECK(sysfast_intern_in_place(&s) == 0 && sysfast_str_is_interned(s));
+	if (refs[k])
+		CHECK(s == held[k][0]);
+	if (refs[k] < 4)
+		held[k][refs[k]++] = s;
+	else
+		sysfast_str_decref(s);
+	s = sysfast_intern_cstr(pool[k]);
+	CHECK(s == held[k][0]);
+	sysfast_str_decref(s);
+	CHECK(sysfast_intern_count() == model_count());
+}
+
 static void op_str_new(unsigned k, unsigned b)
 {
 	struct sysfast__alloc_stats before = arm(b);
@@ -254,7 +300,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_intern(arg % POOL, fuzz_byte(&in));
 			break;
 		case 4:
-			op_decref(arg % POOL);
+			if (arg & 8)
+				op_string_rules(arg % POOL);
+			else
+				op_decref(arg % POOL);
 			break;
 		case 5:
 			op_str_new(arg % POOL, fuzz_byte(&in));

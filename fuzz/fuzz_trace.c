@@ -461,12 +461,15 @@ static int refusing_hook(sysfast_event_id id, const char *name, const sysfast_ar
 	return 0;
 }
 
-/* settrace / setprofile from the top level: with the model's prediction. */
-static void op_set(int which, bool on)
+/* settrace / setprofile from the top level, or their all-threads forms
+ * (this thread is the only one that uses the library, so they set its
+ * own): with the model's prediction. */
+static void op_set(int which, bool on, bool all)
 {
 	sysfast_trace_fn fn = on ? actor_cb : NULL;
 	void *data = (void *)(intptr_t)which;
-	int rc = which == G ? sysfast_settrace(fn, data) : sysfast_setprofile(fn, data);
+	int rc = which == G ? (all ? sysfast_settrace_all_threads : sysfast_settrace)(fn, data)
+	                    : (all ? sysfast_setprofile_all_threads : sysfast_setprofile)(fn, data);
 	sysfast_tracer now = which == G ? sysfast_gettrace() : sysfast_getprofile();
 	int *slot = which == G ? &m.tracer : &m.profiler;
 
@@ -479,6 +482,40 @@ static void op_set(int which, bool on)
 	sysfast_err_clear();
 	CHECK(now.fn == (*slot == NONE ? NULL : actor_cb));
 	CHECK(now.data == (*slot == NONE ? NULL : data));
+}
+
+/* A NULL frame or function: -1 with ValueError, nothing called, the chain
+ * as it was. */
+static void op_bad_arguments(void)
+{
+	static const sysfast_arg a = {SYSFAST_ARG_NONE, 0, {0}};
+	int (*const calls[])(sysfast_frame *, const sysfast_arg *) = {
+	    sysfast_frame_exception, sysfast_frame_c_call, sysfast_frame_c_return,
+	    sysfast_frame_c_exception, sysfast_frame_leave};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		CHECK(calls[i](NULL, &a) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+	}
+	CHECK(sysfast_frame_enter(NULL) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_frame_line(NULL, 1) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_frame_opcode(NULL, 1) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_frame_offset(NULL) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_call_tracing(NULL, NULL) == -1
+	      && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	sysfast_frame_init(NULL, "f", "f.py", 1);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	sysfast_frame_set_local_tracer(NULL, actor_cb, NULL);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(mlog.n == 0 && rlog.n == 0);
+	CHECK(sysfast_frame_current() == (depth ? stack[depth - 1] : NULL));
 }
 
 static void reset(void)
@@ -561,10 +598,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				frame_op(op & 15, top);
 			break;
 		case 9:
-			op_set(G, arg & 1);
+			op_set(G, arg & 1, arg & 2);
 			break;
 		case 10:
-			op_set(P, arg & 1);
+			op_set(P, arg & 1, arg & 2);
 			break;
 		case 11: { /* configure a callback */
 			struct actor_config *c = &config[arg % ACTORS];
@@ -591,7 +628,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			refuse = arg & 1;
 			break;
 		case 14:
-			pending = arg & 1;
+			if (arg & 2)
+				op_bad_arguments();
+			else
+				pending = arg & 1;
 			break;
 		default: /* call_tracing from the top level */
 			if (depth < TOP_FRAMES) {
