@@ -20,6 +20,7 @@
  * "fuzz.macro", and leave no RCU read-side section open and tracing not
  * suspended. Each input runs in a fresh runtime.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,8 @@
 #define FIELD_MAX 3
 
 struct recorder {
-	const sysfast_args *seen;
+	const sysfast_args *seen; /* compared, never followed after the call */
+	size_t seen_n;
 	int calls;
 };
 
@@ -45,6 +47,7 @@ static int record_hook(sysfast_event_id id, const char *name, const sysfast_args
 	CHECK(args != NULL);
 	CHECK(sysfast_err_occurred() == NULL); /* the caller's error is hidden */
 	r->seen = args;
+	r->seen_n = args->n;
 	r->calls++;
 	return 0;
 }
@@ -122,6 +125,54 @@ static size_t build_args(const unsigned char *p, const unsigned char *end, sysfa
 	return n;
 }
 
+/* sysfast_vaudit, reached through a variadic call as a caller would. */
+static int vaudit(const char *event, const char *format, ...)
+{
+	va_list va;
+	int rc;
+
+	va_start(va, format);
+	rc = sysfast_vaudit(event, format, va);
+	va_end(va);
+	return rc;
+}
+
+/* Adds that break the option rules fail with ValueError before raising
+ * "sys.addaudithook" (no hook runs); an unknown id fails a dispatch with
+ * ValueError while hooks exist; a NULL tuple is 0 arguments. */
+static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
+{
+	static const char *const with_null[] = {"fuzz.*", NULL};
+	const sysfast_hook_options bad[] = {{0, with_null, 0},
+	                                    {2, NULL, 0},
+	                                    {0, with_null, 2},
+	                                    {SYSFAST_HOOK_CANTRACE << 1, NULL, 0}};
+	int calls = rec->calls;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(sysfast_add_audit_hook_ex(record_hook, rec, &bad[i]) == -1);
+		CHECK(sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+		CHECK(sysfast_interp_add_audit_hook(NULL, record_hook, rec, &bad[i]) == -1);
+		CHECK(sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+	}
+	CHECK(sysfast_add_audit_hook(NULL, NULL) == -1
+	      && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(rec->calls == calls);
+	CHECK(sysfast_audit_args((sysfast_event_id)sysfast_event_count() + 1000, NULL) == -1);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(!sysfast_audit_active((sysfast_event_id)sysfast_event_count() + 1000));
+	if (known) {
+		rec->seen_n = 99;
+		(void)sysfast_audit_args(known, NULL);
+		sysfast_err_clear();
+		CHECK(rec->calls == calls || rec->seen_n == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char buf[INPUT_MAX + 1];
@@ -173,7 +224,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(sysfast_err_occurred() != NULL);
 	}
+	{
+		/* The va_list form: the same result and error class. */
+		const sysfast_exc_type *err = sysfast_err_occurred();
+
+		sysfast_err_clear();
+		if (ctl & 16)
+			sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+		CHECK(vaudit(name ? name : "", NULL) == rc);
+		CHECK(sysfast_err_occurred()
+		      == (rc         ? err
+		          : ctl & 16 ? sysfast_KeyboardInterrupt
+		                     : NULL));
+	}
 	sysfast_err_clear();
+	check_bad_calls(&rec, name ? sysfast_event_find(name) : 0);
 
 	if (name && sysfast_event_find(name)) {
 		sysfast_event_id id = sysfast_event_find(name);
