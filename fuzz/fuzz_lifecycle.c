@@ -62,6 +62,28 @@ static unsigned event_kind(const char *name)
 	return EV_OTHER;
 }
 
+/* A hook with this bit (beside the events it fails) also calls back into
+ * the runtime while sysfast_fini runs: init must refuse with RuntimeError
+ * ("called while sysfast_fini() runs"), creating or destroying an
+ * interpreter must fail with an error, and none of it may raise events. */
+#define POKE 0x40u
+
+static void poke_finalizing(void)
+{
+	size_t before = rn;
+
+	CHECK(sysfast_is_initialized());
+	CHECK(sysfast_init() == -1 && sysfast_err_occurred() == sysfast_RuntimeError);
+	sysfast_err_clear();
+	CHECK(sysfast_interp_new() == NULL && sysfast_err_occurred());
+	sysfast_err_clear();
+	if (sysfast_interp_current())
+		CHECK(sysfast_interp_destroy(sysfast_interp_current()) == -1
+		      && sysfast_err_occurred());
+	sysfast_err_clear();
+	CHECK(rn == before);
+}
+
 static int hook_fn(sysfast_event_id id, const char *name, const sysfast_args *args, void *ud)
 {
 	unsigned h = (unsigned)(uintptr_t)ud, ev = event_kind(name);
@@ -70,6 +92,8 @@ static int hook_fn(sysfast_event_id id, const char *name, const sysfast_args *ar
 	CHECK(!sysfast_err_occurred());
 	if (rn < LOG_MAX)
 		rlog[rn++] = (struct entry){h, ev};
+	if (hooks[h].fail_on & POKE && sysfast_is_finalizing())
+		poke_finalizing();
 	if (!(hooks[h].fail_on >> ev & 1))
 		return 0;
 	sysfast_err_set(hooks[h].runtime_error ? sysfast_RuntimeError : sysfast_ValueError,
@@ -480,7 +504,7 @@ static void run(struct fuzz_input *in)
 		case 0:
 		case 1:
 		case 2: { /* add: 0 process-wide, 1 current, 2 to slot `arg` */
-			unsigned fail_on = fuzz_byte(in) & 0x1f;
+			unsigned fail_on = fuzz_byte(in) & (0x1f | POKE);
 
 			op_add(op % 16 == 2 ? arg % INTERPS : INTERPS, op % 16 == 0, fail_on,
 			       arg & 8);
