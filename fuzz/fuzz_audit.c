@@ -20,6 +20,11 @@
  * "fuzz.macro", and leave no RCU read-side section open and tracing not
  * suspended. Each input runs in a fresh runtime.
  */
+/* The harnesses are compiled with the library's flags, which turn the
+ * call-site macros off; undefined here so that sysfast_audit is the
+ * call-site macro wherever audit.h has one (the function where not). */
+#undef SYSFAST_BUILDING_LIBRARY
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -173,6 +178,56 @@ static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
 	}
 }
 
+/* One literal site and the function, with the same arguments: the same
+ * result, error class and number of arguments seen. Each site is reached
+ * three times: unbound, bound, and with an error pending. */
+#define SAME_AS_FUNCTION(rec, ...)                                                                 \
+	do {                                                                                       \
+		for (int pass = 0; pass < 3; pass++) {                                             \
+			const sysfast_exc_type *err_site;                                          \
+			size_t n_site;                                                             \
+			int calls = (rec)->calls, rc_site, rc_fn;                                  \
+                                                                                                   \
+			if (pass == 2)                                                             \
+				sysfast_err_set(sysfast_KeyboardInterrupt, "pending");             \
+			(rec)->seen_n = 99;                                                        \
+			rc_site = sysfast_audit(__VA_ARGS__);                                      \
+			err_site = sysfast_err_occurred();                                         \
+			n_site = (rec)->seen_n;                                                    \
+			calls = (rec)->calls - calls;                                              \
+			sysfast_err_clear();                                                       \
+			if (pass == 2)                                                             \
+				sysfast_err_set(sysfast_KeyboardInterrupt, "pending");             \
+			(rec)->seen_n = 99;                                                        \
+			rc_fn = (sysfast_audit)(__VA_ARGS__);                                      \
+			CHECK(rc_site == rc_fn && sysfast_err_occurred() == err_site);             \
+			CHECK((rec)->seen_n == n_site);                                            \
+			sysfast_err_clear();                                                       \
+			(void)calls;                                                               \
+		}                                                                                  \
+	} while (0)
+
+static void check_call_sites(struct recorder *rec, const unsigned char *p, const unsigned char *end)
+{
+	int i = p < end ? (int)*p - 128 : 7;
+	unsigned u = p + 1 < end ? p[1] : 9;
+	double d = u / 7.0;
+	const char *text = p + 2 < end && p[2] & 1 ? NULL : "site text";
+
+	SAME_AS_FUNCTION(rec, "fuzz.site", "(si)", text, i);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "iIdz", i, u, d, text);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "y#s#", text, (ssize_t)(text ? 4 : 0), text,
+	                 (ssize_t)-1);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "(i(sK)):C", i, text, (unsigned long long)u, (int)u);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "pP", i, (const void *)text);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "", 0);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "iN", i, (void *)NULL);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "(ii", i, i);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "O", (const sysfast_object *)NULL);
+	SAME_AS_FUNCTION(rec, "bad name \xff", "i", i);
+	SAME_AS_FUNCTION(rec, "fuzz.macro", "C", (int)u << 16);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char buf[INPUT_MAX + 1];
@@ -271,6 +326,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK) == 0);
 #endif
 	sysfast_err_clear();
+	check_call_sites(&rec, (const unsigned char *)p, (const unsigned char *)end);
+	CHECK(sysfast__audit_tls.tracing == 0);
 	sysfast_fini();
 	return 0;
 }
