@@ -188,8 +188,17 @@ stats_of() {
 
 # ---- coverage ----
 
+# llvm-cov's report of core/src over every binary (they compile the same
+# sources) for one profile: "file lines missed cover" rows and TOTAL.
+cov_report() {
+	llvm-cov-14 report "${objs[@]:1}" -instr-profile="$1" core/src |
+		awk '/core\/src\/|^TOTAL/ { f = $1; sub(/.*core\/src\//, "", f); print f, $8, $9, $10 }'
+}
+
 coverage() {
-	local dir=build/fuzz-cov prof name bin objs=() total_prof
+	local dir=build/fuzz-cov prof name bin
+	local done_names=()
+	objs=()
 	build "$dir" "-Dc_args=-fprofile-instr-generate -fcoverage-mapping" \
 		"-Dc_link_args=-fprofile-instr-generate"
 	prof=$dir/profiles
@@ -207,14 +216,17 @@ coverage() {
 		}
 		llvm-profdata-14 merge -sparse "$prof/$name"-*.profraw -o "$prof/$name.profdata"
 		objs+=(-object "$bin")
-		printf '%-12s %s\n' "fuzz_$name" "$(llvm-cov-14 report "$bin" \
-			-instr-profile="$prof/$name.profdata" core/src | awk '/^TOTAL/ { print "lines " $10 " (" $9 " of " $8 " not run)" }')"
+		done_names+=("$name")
 	done
-	total_prof=$prof/all.profdata
-	llvm-profdata-14 merge -sparse "$prof"/*.profdata -o "$total_prof"
+	echo "==== line coverage of core/src by each corpus alone"
+	for name in "${done_names[@]}"; do
+		cov_report "$prof/$name.profdata" |
+			awk -v n="fuzz_$name" '$1 == "TOTAL" { printf "%-16s %8s  (%s of %s lines not run)\n", n, $4, $3, $2 }'
+	done
+	llvm-profdata-14 merge -sparse "$prof"/*.profdata -o "$prof/all.profdata"
 	echo "==== line coverage of core/src by every corpus together"
-	llvm-cov-14 report "${objs[@]:1}" -instr-profile="$total_prof" core/src |
-		awk 'NR == 1 || /^-/ || /core\/src|TOTAL/ { printf "%-40s %10s %10s %8s\n", $1, $8, $9, $10 }'
+	printf '%-16s %8s %8s %8s\n' file lines missed cover
+	cov_report "$prof/all.profdata" | awk '{ printf "%-16s %8s %8s %8s\n", $1, $2, $3, $4 }'
 }
 
 # ---- the modes ----
