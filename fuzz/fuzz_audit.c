@@ -20,6 +20,12 @@
  * "fuzz.macro", and leave no RCU read-side section open and tracing not
  * suspended. Each input runs in a fresh runtime.
  */
+/* The harnesses are compiled with the library's flags, which turn the
+ * call-site macros off; undefined here so that sysfast_audit is the
+ * call-site macro wherever audit.h has one (the function where not). */
+#undef SYSFAST_BUILDING_LIBRARY
+
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +42,8 @@
 #define FIELD_MAX 3
 
 struct recorder {
-	const sysfast_args *seen;
+	const sysfast_args *seen; /* compared, never followed after the call */
+	size_t seen_n;
 	int calls;
 };
 
@@ -48,6 +55,7 @@ static int record_hook(sysfast_event_id id, const char *name, const sysfast_args
 	CHECK(args != NULL);
 	CHECK(sysfast_err_occurred() == NULL); /* the caller's error is hidden */
 	r->seen = args;
+	r->seen_n = args->n;
 	r->calls++;
 	return 0;
 }
@@ -125,6 +133,104 @@ static size_t build_args(const unsigned char *p, const unsigned char *end, sysfa
 	return n;
 }
 
+/* sysfast_vaudit, reached through a variadic call as a caller would. */
+static int vaudit(const char *event, const char *format, ...)
+{
+	va_list va;
+	int rc;
+
+	va_start(va, format);
+	rc = sysfast_vaudit(event, format, va);
+	va_end(va);
+	return rc;
+}
+
+/* Adds that break the option rules fail with ValueError before raising
+ * "sys.addaudithook" (no hook runs); an unknown id fails a dispatch with
+ * ValueError while hooks exist; a NULL tuple is 0 arguments. */
+static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
+{
+	static const char *const with_null[] = {"fuzz.*", NULL};
+	const sysfast_hook_options bad[] = {{0, with_null, 0},
+	                                    {2, NULL, 0},
+	                                    {0, with_null, 2},
+	                                    {SYSFAST_HOOK_CANTRACE << 1, NULL, 0}};
+	int calls = rec->calls;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(sysfast_add_audit_hook_ex(record_hook, rec, &bad[i]) == -1);
+		CHECK(sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+		CHECK(sysfast_interp_add_audit_hook(NULL, record_hook, rec, &bad[i]) == -1);
+		CHECK(sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+	}
+	CHECK(sysfast_add_audit_hook(NULL, NULL) == -1
+	      && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(rec->calls == calls);
+	CHECK(sysfast_audit_args((sysfast_event_id)sysfast_event_count() + 1000, NULL) == -1);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(!sysfast_audit_active((sysfast_event_id)sysfast_event_count() + 1000));
+	if (known) {
+		rec->seen_n = 99;
+		(void)sysfast_audit_args(known, NULL);
+		sysfast_err_clear();
+		CHECK(rec->calls == calls || rec->seen_n == 0);
+	}
+}
+
+/* One literal site and the function, with the same arguments: the same
+ * result, error class and number of arguments seen. Each site is reached
+ * three times: unbound, bound, and with an error pending. */
+#define SAME_AS_FUNCTION(rec, ...)                                                                 \
+	do {                                                                                       \
+		for (int pass = 0; pass < 3; pass++) {                                             \
+			const sysfast_exc_type *err_site;                                          \
+			size_t n_site;                                                             \
+			int calls = (rec)->calls, rc_site, rc_fn;                                  \
+                                                                                                   \
+			if (pass == 2)                                                             \
+				sysfast_err_set(sysfast_KeyboardInterrupt, "pending");             \
+			(rec)->seen_n = 99;                                                        \
+			rc_site = sysfast_audit(__VA_ARGS__);                                      \
+			err_site = sysfast_err_occurred();                                         \
+			n_site = (rec)->seen_n;                                                    \
+			calls = (rec)->calls - calls;                                              \
+			sysfast_err_clear();                                                       \
+			if (pass == 2)                                                             \
+				sysfast_err_set(sysfast_KeyboardInterrupt, "pending");             \
+			(rec)->seen_n = 99;                                                        \
+			rc_fn = (sysfast_audit)(__VA_ARGS__);                                      \
+			CHECK(rc_site == rc_fn && sysfast_err_occurred() == err_site);             \
+			CHECK((rec)->seen_n == n_site);                                            \
+			sysfast_err_clear();                                                       \
+			(void)calls;                                                               \
+		}                                                                                  \
+	} while (0)
+
+static void check_call_sites(struct recorder *rec, const unsigned char *p, const unsigned char *end)
+{
+	int i = p < end ? (int)*p - 128 : 7;
+	unsigned u = p + 1 < end ? p[1] : 9;
+	double d = u / 7.0;
+	const char *text = p + 2 < end && p[2] & 1 ? NULL : "site text";
+
+	SAME_AS_FUNCTION(rec, "fuzz.site", "(si)", text, i);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "iIdz", i, u, d, text);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "y#s#", text, (ssize_t)(text ? 4 : 0), text,
+	                 (ssize_t)-1);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "(i(sK)):C", i, text, (unsigned long long)u, (int)u);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "pP", i, (const void *)text);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "", 0);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "iN", i, (void *)NULL);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "(ii", i, i);
+	SAME_AS_FUNCTION(rec, "fuzz.site", "O", (const sysfast_object *)NULL);
+	SAME_AS_FUNCTION(rec, "bad name \xff", "i", i);
+	SAME_AS_FUNCTION(rec, "fuzz.macro", "C", (int)u << 16);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char buf[INPUT_MAX + 1];
@@ -176,7 +282,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(sysfast_err_occurred() != NULL);
 	}
+	{
+		/* The va_list form: the same result and error class. */
+		const sysfast_exc_type *err = sysfast_err_occurred();
+
+		sysfast_err_clear();
+		if (ctl & 16)
+			sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+		CHECK(vaudit(name ? name : "", NULL) == rc);
+		CHECK(sysfast_err_occurred()
+		      == (rc         ? err
+		          : ctl & 16 ? sysfast_KeyboardInterrupt
+		                     : NULL));
+	}
 	sysfast_err_clear();
+	check_bad_calls(&rec, name ? sysfast_event_find(name) : 0);
 
 	if (name && sysfast_event_find(name)) {
 		sysfast_event_id id = sysfast_event_find(name);
@@ -207,6 +327,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(sysfast__audit_tls.tracing == 0);
 	CHECK((URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK) == 0);
 	sysfast_err_clear();
+	check_call_sites(&rec, (const unsigned char *)p, (const unsigned char *)end);
+	CHECK(sysfast__audit_tls.tracing == 0);
 	sysfast_fini();
 	return 0;
 }

@@ -7,6 +7,7 @@
  *
  * The input, cut at 1024 bytes and at its first NUL, is the name.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,43 @@ static int ref_name_valid(const char *name)
 	return len >= 1 && len <= 255 && ref_utf8_valid((const unsigned char *)name, len);
 }
 
+/* NULL and ids that name nothing: errors where the contract says so, and
+ * never a name. */
+static void check_null_and_bad_ids(void)
+{
+	CHECK(sysfast_event_intern(NULL) == 0 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(sysfast_event_find(NULL) == 0 && !sysfast_err_occurred());
+	CHECK(sysfast_event_name(0) == NULL);
+	CHECK(sysfast_event_name((sysfast_event_id)sysfast_event_count() + 1) == NULL);
+}
+
+/* A name starting with '+' also interns BURST names derived from it, each
+ * new one taking the next id: the name index and the id table grow past
+ * their first sizes. */
+#define BURST 512
+
+static size_t burst(const char *name)
+{
+	char derived[INPUT_MAX + 16];
+	size_t added = 0;
+
+	for (unsigned i = 0; i < BURST; i++) {
+		sysfast_event_id before = (sysfast_event_id)sysfast_event_count(), id;
+		bool known;
+
+		snprintf(derived, sizeof(derived), "%s#%u", name, i);
+		known = sysfast_event_find(derived) != 0;
+		id = sysfast_event_intern(derived);
+		CHECK(id != 0 && !sysfast_err_occurred());
+		CHECK(known || id == before + 1);
+		CHECK(sysfast_event_find(derived) == id
+		      && !strcmp(sysfast_event_name(id), derived));
+		added += !known;
+	}
+	return added;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -107,5 +145,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(sysfast_event_find(name) == id);
 	if (found == 0)
 		interned++;
+	if (name[0] == '+' && n <= 240 && interned + BURST <= INTERN_BUDGET)
+		interned += burst(name);
+	check_null_and_bad_ids();
 	return 0;
 }

@@ -16,6 +16,7 @@
  * SET also takes a length byte and that many bytes, which become the
  * slot's string (embedded NULs included).
  */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,11 +106,34 @@ static void op_find(const struct bytes *b)
 	sysfast_str_decref(s);
 }
 
+/* A string's __sizeof__ is a fixed header plus its length plus 1, the
+ * header learnt from the first string measured. */
+static void check_sizeof(const sysfast_str *s)
+{
+	static size_t header;
+	size_t size = 0, len = sysfast_str_len(s);
+	void *block;
+
+	CHECK(sysfast_getsizeof((const sysfast_object *)s, &size) == 0 && size > len + 1);
+	if (!header)
+		header = size - len - 1;
+	CHECK(size == header + len + 1);
+	CHECK(sysfast_getsizeof_default((const sysfast_object *)s, 1, NULL) == -1);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	/* The allocator's own figure, for a block of the string's size. */
+	block = malloc(size);
+	CHECK(block && sysfast_alloc_usable_size(block) == malloc_usable_size(block));
+	free(block);
+	CHECK(sysfast_alloc_usable_size(NULL) == 0);
+}
+
 static void op_new(const struct bytes *b)
 {
 	sysfast_str *s = sysfast_str_new(b->data, b->len);
 
 	CHECK(s && same_bytes(s, b) && !sysfast_str_is_interned(s));
+	check_sizeof(s);
 	if (model_find(b))
 		CHECK(sysfast_str_hash(s) == sysfast_str_hash(model_find(b)));
 	hold(s);

@@ -478,6 +478,41 @@ static void test_destroy_succeeds_once_the_other_thread_reenters_main(void **sta
 	worker_exit(&w);
 }
 
+/* Enters the interpreter and main again, over and over, until it is gone. */
+static void *toggle_binding(void *arg)
+{
+	sysfast_interp *interp = arg;
+
+	for (int i = 0; i < 20000; i++) {
+		if (!sysfast_interp_enter(interp))
+			break;
+		sysfast_interp_enter(sysfast_interp_main());
+	}
+	sysfast_err_clear();
+	return NULL;
+}
+
+/* The count in "in use" is the one that refused the destroy, read under
+ * the lock (fuzz_threads found it read after the unlock, a data race with
+ * threads entering and leaving; the TSan build reports it). */
+static void test_in_use_message_counts_the_threads_that_refused_the_destroy(void **state)
+{
+	sysfast_interp *a = sysfast_interp_new();
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, toggle_binding, a), 0);
+	for (int i = 0; i < 20000; i++) {
+		if (sysfast_interp_destroy(a) == 0)
+			break;
+		assert_error(sysfast_RuntimeError, "interpreter is in use (1 thread bound to it)");
+	}
+	assert_int_equal(pthread_join(th, NULL), 0);
+	if (sysfast_interp_destroy(a) == -1)
+		assert_error(sysfast_ValueError, "not a live interpreter");
+	sysfast_err_clear();
+}
+
 static void *enter_and_exit(void *arg)
 {
 	sysfast_interp *interp = arg;
@@ -1062,6 +1097,7 @@ int main(void)
 	    WITH_RUNTIME(test_destroy_of_the_callers_own_interp_is_runtime_error),
 	    WITH_RUNTIME(test_destroy_of_interp_entered_by_another_live_thread_is_runtime_error),
 	    WITH_RUNTIME(test_destroy_succeeds_once_the_other_thread_reenters_main),
+	    WITH_RUNTIME(test_in_use_message_counts_the_threads_that_refused_the_destroy),
 	    WITH_RUNTIME(test_thread_exiting_while_bound_releases_its_binding),
 	    WITH_RUNTIME(test_failed_destroys_raise_no_event),
 	    WITH_RUNTIME(test_interp_new_raises_its_event_in_the_callers_interp_with_no_args),

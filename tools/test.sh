@@ -7,10 +7,11 @@
 #   build/asan     clang, AddressSanitizer + UndefinedBehaviorSanitizer
 #   build/tsan     clang, ThreadSanitizer
 #   build/fuzz     clang, the libFuzzer harnesses over their seeds (smoke run)
+#   build/fuzz-tsan  clang, ThreadSanitizer, the concurrent harness (fuzz_threads)
 #
 # then prints a summary whose last line is "N passed, M failed".
 #
-#   tools/test.sh              all three builds
+#   tools/test.sh              every build
 #   tools/test.sh --quick      build/release only
 #   tools/test.sh --build asan one build (repeatable: --build asan --build tsan)
 #
@@ -26,7 +27,7 @@ root=${BUILD_ROOT:-build}
 jobs=${JOBS:-2}
 
 usage() {
-	echo "usage: $0 [--quick] [--build release|asan|tsan|fuzz]..." >&2
+	echo "usage: $0 [--quick] [--build release|asan|tsan|fuzz|fuzz-tsan]..." >&2
 	exit 2
 }
 
@@ -45,7 +46,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#builds[@]} -gt 0 ] || builds=(release asan tsan fuzz)
+[ ${#builds[@]} -gt 0 ] || builds=(release asan tsan fuzz fuzz-tsan)
 mapfile -t builds < <(printf '%s\n' "${builds[@]}" | awk '!seen[$0]++')
 
 common_opts=(-Dtests=true -Dbench=disabled -Dfuzz=disabled)
@@ -88,8 +89,19 @@ configure_build() {
 		cc=clang cxx=clang++
 		opts=(-Dfuzz=enabled -Djemalloc=disabled -Dtests=false)
 		;;
+	fuzz-tsan)
+		# fuzz/meson.build builds only fuzz_threads under TSan and
+		# gives it tests/tsan.supp.
+		cc=clang cxx=clang++
+		opts=(-Dfuzz=enabled -Db_sanitize=thread -Db_lundef=false -Djemalloc=disabled
+			-Dtests=false -Dpython=disabled -Dc_args=-fno-omit-frame-pointer)
+		test_opts=(--num-processes 1)
+		if [ "$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 0)" -gt 28 ]; then
+			test_opts+=(--wrapper "setarch $(uname -m) -R")
+		fi
+		;;
 	*)
-		echo "unknown build '$name' (release, asan, tsan, fuzz)" >&2
+		echo "unknown build '$name' (release, asan, tsan, fuzz, fuzz-tsan)" >&2
 		return 2
 		;;
 	esac
@@ -109,7 +121,7 @@ run_build() {
 	# The fuzz build sets tests and fuzz itself; meson rejects an option
 	# given twice.
 	base_opts=("${common_opts[@]}")
-	[ "$name" = fuzz ] && base_opts=(-Dbench=disabled)
+	[[ $name = fuzz* ]] && base_opts=(-Dbench=disabled)
 
 	echo "==== $dir"
 	# Results of an earlier run must not count for this one.
@@ -140,7 +152,7 @@ for b in "${builds[@]}"; do
 	configure_build "$b" || exit 2
 done
 groups=(build test)
-[[ " ${builds[*]} " = *" fuzz "* ]] && groups+=(fuzz)
+[[ " ${builds[*]} " = *" fuzz"* ]] && groups+=(fuzz)
 bash tools/deps.sh "${groups[@]}" || exit 1
 
 for b in "${builds[@]}"; do

@@ -155,10 +155,13 @@ int sysfast_interp_destroy(sysfast_interp *interp)
 		return -1;
 	}
 	if (interp->bound) {
+		/* Read under the lock: threads enter and leave meanwhile. */
+		unsigned long bound = interp->bound;
+
 		pthread_mutex_unlock(&sysfast__lock);
 		sysfast_err_format(sysfast_RuntimeError,
-		                   "interpreter is in use (%lu thread%s bound to it)",
-		                   interp->bound, interp->bound == 1 ? "" : "s");
+		                   "interpreter is in use (%lu thread%s bound to it)", bound,
+		                   bound == 1 ? "" : "s");
 		return -1;
 	}
 	/* From here on nobody may bind to it, and no second destroy starts. */
