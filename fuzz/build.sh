@@ -70,17 +70,31 @@ python_flags=() python_libs=()
 if pkg-config --atleast-version=3.11 python3-embed; then
 	pyver=$(pkg-config --modversion python3-embed)
 	pylib=$(pkg-config --variable=libdir python3-embed)
-	libpy=$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("LIBPL"))' 2>/dev/null || true)/libpython$pyver.a
+	# The static library comes from the interpreter that the headers
+	# belong to (pkg-config's prefix), not whichever python3 is first on
+	# PATH (a pyenv or venv one may be another build of the same version).
+	pyexe=$(pkg-config --variable=exec_prefix python3-embed)/bin/python$pyver
+	[ -x "$pyexe" ] || pyexe=python$pyver
+	libpy=$("$pyexe" -c 'import sysconfig; print(sysconfig.get_config_var("LIBPL"))' 2>/dev/null || true)/libpython$pyver.a
 	read -ra python_flags <<<"$(pkg-config --cflags python3-embed)"
 	if [ -f "$libpy" ]; then
-		python_libs=("$libpy" -ldl -lutil -lm -lz -lexpat)
 		# Debian's static libpython wants these; missing ones are left out.
+		python_libs=("$libpy" -ldl -lutil -lm)
 		for l in -lz -lexpat; do
-			echo 'int main(void){return 0;}' | "$CC" -x c - "$l" -o /dev/null 2>/dev/null \
-				|| python_libs=("${python_libs[@]/$l/}")
+			if echo 'int main(void){return 0;}' | "$CC" -x c - "$l" -o /dev/null 2>/dev/null; then
+				python_libs+=("$l")
+			fi
 		done
-	else
-		python_libs=(-L"$pylib" "$(pkg-config --libs python3-embed)")
+	fi
+	# Debian's libpython3.11.a is built without -fPIC and cannot go into
+	# a PIE: then link the shared library (present wherever the harness
+	# is built and run from the same machine, as in tools/test.sh).
+	if [ ${#python_libs[@]} -gt 0 ] && ! echo 'int Py_IsInitialized(void); int main(void){return Py_IsInitialized();}' \
+		| "$CC" -x c - "${python_libs[@]}" -lpthread -o /dev/null 2>/dev/null; then
+		python_libs=()
+	fi
+	if [ ${#python_libs[@]} -eq 0 ]; then
+		read -ra python_libs <<<"-L$pylib $(pkg-config --libs python3-embed)"
 	fi
 fi
 
