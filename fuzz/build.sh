@@ -112,8 +112,15 @@ for name in "${harnesses[@]}"; do
 	fi
 	"$CC" "${cflags[@]}" "${lib_flags[@]}" "${extra_c[@]}" -c "$src/fuzz/$name.c" \
 		-o "$WORK/obj/$name.o"
+	extra_o=()
+	if [ "$short" = audit ]; then
+		# fuzz_audit's inline-form call site, a translation unit of its own.
+		"$CC" "${cflags[@]}" "${lib_flags[@]}" -c "$src/fuzz/audit_inline.c" \
+			-o "$WORK/obj/audit_inline.o"
+		extra_o=("$WORK/obj/audit_inline.o")
+	fi
 	# Linked by the C++ compiler, as OSS-Fuzz asks: the engine is C++.
-	"$CXX" "${cxxflags[@]}" "$WORK/obj/$name.o" "${objs[@]}" $LIB_FUZZING_ENGINE \
+	"$CXX" "${cxxflags[@]}" "$WORK/obj/$name.o" "${extra_o[@]}" "${objs[@]}" $LIB_FUZZING_ENGINE \
 		-L"$urcu_libdir" "${urcu_libs[@]}" "${extra_l[@]}" -o "$OUT/$name"
 
 	# The seeds, flat, as NAME_seed_corpus.zip.

@@ -20,9 +20,12 @@
  * "fuzz.macro", and leave no RCU read-side section open and tracing not
  * suspended. Each input runs in a fresh runtime.
  */
-/* The harnesses are compiled with the library's flags, which turn the
- * call-site macros off; undefined here so that sysfast_audit is the
- * call-site macro wherever audit.h has one (the function where not). */
+/* The harnesses are compiled with the library's flags; a program's call
+ * sites are compiled without them. SYSFAST_AUDIT here is the default
+ * form (a call into the library); audit_inline.c holds the inline form.
+ * sysfast_audit is a function: check_call_sites compares its first call
+ * from an address (the library's slow path) with the calls its memo
+ * answers. */
 #undef SYSFAST_BUILDING_LIBRARY
 
 #include <stdarg.h>
@@ -37,6 +40,7 @@
 #include <sysfast/static/audit.h>
 
 #include "fuzz.h"
+#include "fuzz_audit.h"
 
 #define INPUT_MAX 2048
 #define FIELD_MAX 3
@@ -173,6 +177,23 @@ static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
 	CHECK(sysfast_err_occurred() == sysfast_ValueError);
 	sysfast_err_clear();
 	CHECK(!sysfast_audit_active((sysfast_event_id)sysfast_event_count() + 1000));
+	CHECK(sysfast_audit_args(SYSFAST_EVENT_ID_MAX + 1u, NULL) == -1
+	      && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	/* A NULL name fails with ValueError, through either entry point. */
+	CHECK(sysfast_audit(NULL, "i", 1) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	CHECK(vaudit(NULL, NULL) == -1 && sysfast_err_occurred() == sysfast_ValueError);
+	sysfast_err_clear();
+	/* Items NULL with n > 0 would hand hooks NULL: ValueError, no hook. */
+	if (known) {
+		const sysfast_args holes = {2, NULL};
+
+		CHECK(sysfast_audit_args(known, &holes) == -1
+		      && sysfast_err_occurred() == sysfast_ValueError);
+		sysfast_err_clear();
+		CHECK(rec->calls == calls);
+	}
 	if (known) {
 		rec->seen_n = 99;
 		(void)sysfast_audit_args(known, NULL);
@@ -310,25 +331,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sysfast_err_clear();
 	}
 
-	/* The call-site macro, with the first two argument items. */
-	rec.calls = 0;
-	if (ctl & 16)
-		sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
-	rc = SYSFAST_AUDIT("fuzz.macro", args.n > 0 ? items[0] : SYSFAST_NONE(),
-	                   args.n > 1 ? items[1] : SYSFAST_INT(0));
-	CHECK(rc == (fail_mode ? -1 : 0));
-	if (rc == 0)
-		CHECK(!(ctl & 16) || sysfast_err_matches(sysfast_KeyboardInterrupt));
-	else
-		CHECK(sysfast_err_occurred() != NULL);
-	/* The recording hook was added first, so it runs even when the
-	 * failing one fails. */
-	CHECK(rec.calls == (added == 0 && matches(patterns, n_patterns, "fuzz.macro")));
-	CHECK(sysfast__audit_tls.tracing == 0);
-	CHECK((URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK) == 0);
-	sysfast_err_clear();
+	/* The call-site macro, with the first two argument items: the
+	 * default form, then the inline one. */
+	for (int form = 0; form < 2; form++) {
+		sysfast_arg a = args.n > 0 ? items[0] : SYSFAST_NONE();
+		sysfast_arg b = args.n > 1 ? items[1] : SYSFAST_INT(0);
+
+		rec.calls = 0;
+		if (ctl & 16)
+			sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+		rc = form == 0 ? SYSFAST_AUDIT("fuzz.macro", a, b) : fuzz_audit_inline_site(a, b);
+		CHECK(rc == (fail_mode ? -1 : 0));
+		if (rc == 0)
+			CHECK(!(ctl & 16) || sysfast_err_matches(sysfast_KeyboardInterrupt));
+		else
+			CHECK(sysfast_err_occurred() != NULL);
+		/* The recording hook was added first, so it runs even when the
+		 * failing one fails. */
+		CHECK(rec.calls == (added == 0 && matches(patterns, n_patterns, "fuzz.macro")));
+		CHECK(sysfast__audit_tls.tracing == 0);
+		CHECK((URCU_TLS(urcu_memb_reader).ctr & URCU_GP_CTR_NEST_MASK) == 0);
+		sysfast_err_clear();
+	}
 	check_call_sites(&rec, (const unsigned char *)p, (const unsigned char *)end);
 	CHECK(sysfast__audit_tls.tracing == 0);
 	sysfast_fini();
+	/* After fini every audit call returns 0 and calls nothing. */
+	rec.calls = 0;
+	CHECK(sysfast_audit("fuzz.macro", "i", 1) == 0);
+	CHECK(sysfast_audit_args(1, NULL) == 0);
+	CHECK(SYSFAST_AUDIT("fuzz.macro", SYSFAST_INT(1)) == 0);
+	CHECK(fuzz_audit_inline_site(SYSFAST_INT(1), SYSFAST_INT(2)) == 0);
+	CHECK(rec.calls == 0 && sysfast_err_occurred() == NULL);
 	return 0;
 }

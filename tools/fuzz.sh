@@ -161,7 +161,7 @@ merge() {
 	local name=$1 from=${2:-fuzz/out/$1} bin before after
 	bin=build/fuzz/fuzz/fuzz_$name
 	[ -d "$from" ] || return 0
-	mkdir -p "fuzz/corpus/$name"
+	mkdir -p "fuzz/corpus/$name" "fuzz/artifacts/$name"
 	before=$(find "fuzz/corpus/$name" -type f | wc -l)
 	"${nice_cmd[@]}" "$bin" -merge=1 -artifact_prefix="fuzz/artifacts/$name/" \
 		"fuzz/corpus/$name" "$from" >"fuzz/out/logs/$name.merge.log" 2>&1 || {
