@@ -202,6 +202,35 @@ static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
 	}
 }
 
+/* Before the process's first sysfast_init (event.h): the four built-in
+ * names exist as ids 1 to 4 and no other; interning fails with
+ * SystemError; an audit call returns 0 and calls nothing. */
+static bool ran_before;
+
+static void check_before_first_init(void)
+{
+	CHECK(sysfast_event_count() == 4);
+	CHECK(sysfast_event_find("sys.addaudithook") == 1);
+	CHECK(sysfast_event_find("cpython._PySys_ClearAuditHooks") == 4);
+	CHECK(sysfast_event_find("fuzz.macro") == 0);
+	CHECK(sysfast_event_intern("fuzz.macro") == 0
+	      && sysfast_err_occurred() == sysfast_SystemError);
+	sysfast_err_clear();
+	CHECK(sysfast_audit("fuzz.macro", "i", 1) == 0 && sysfast_err_occurred() == NULL);
+
+	/* The error indicator's edges (error.h): a NULL format is "", a long
+	 * message keeps its first SYSFAST_ERR_MSG_MAX bytes. */
+	static char long_msg[SYSFAST_ERR_MSG_MAX + 100];
+
+	sysfast_err_format(sysfast_ValueError, NULL);
+	CHECK(sysfast_err_occurred() == sysfast_ValueError && !strcmp(sysfast_err_message(), ""));
+	memset(long_msg, 'm', sizeof(long_msg) - 1);
+	sysfast_err_set(sysfast_ValueError, long_msg);
+	CHECK(strlen(sysfast_err_message()) == SYSFAST_ERR_MSG_MAX
+	      && !strncmp(sysfast_err_message(), long_msg, SYSFAST_ERR_MSG_MAX));
+	sysfast_err_clear();
+}
+
 /* One literal site and the function, with the same arguments: the same
  * result, error class and number of arguments seen. Each site is reached
  * three times: unbound, bound, and with an error pending. */
@@ -282,6 +311,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	args.n = build_args((const unsigned char *)p, (const unsigned char *)end, items);
 	args.items = items;
 
+	if (!ran_before) {
+		check_before_first_init();
+		ran_before = true;
+	}
 	CHECK(sysfast_init() == 0);
 	rec = (struct recorder){0};
 	fail_mode = ctl & 4 ? 1 : ctl & 8 ? 2 : 0;
