@@ -203,8 +203,9 @@ static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
 }
 
 /* Before the process's first sysfast_init (event.h): the four built-in
- * names exist as ids 1 to 4 and no other; interning fails with
- * SystemError; an audit call returns 0 and calls nothing. */
+ * names exist as ids 1 to 4 and no other; interning a name fails with
+ * SystemError; an audit call returns 0 and calls nothing; interning and
+ * getsizeof fail with SystemError. */
 static bool ran_before;
 
 static void check_before_first_init(void)
@@ -217,6 +218,25 @@ static void check_before_first_init(void)
 	      && sysfast_err_occurred() == sysfast_SystemError);
 	sysfast_err_clear();
 	CHECK(sysfast_audit("fuzz.macro", "i", 1) == 0 && sysfast_err_occurred() == NULL);
+
+	/* Interning and getsizeof need the runtime: SystemError, nothing done. */
+	static const sysfast_type plain = {"plain", 0, NULL, NULL};
+	static const sysfast_object obj = {&plain};
+	sysfast_str *str = NULL;
+	size_t sz = 7;
+
+	CHECK(sysfast_intern_cstr("fuzz") == NULL && sysfast_err_occurred() == sysfast_SystemError);
+	sysfast_err_clear();
+	CHECK(sysfast_intern_in_place(&str) == -1 && sysfast_err_occurred() == sysfast_SystemError);
+	sysfast_err_clear();
+	CHECK(sysfast_getsizeof(&obj, &sz) == -1 && sysfast_err_occurred() == sysfast_SystemError);
+	sysfast_err_clear();
+	CHECK(sysfast_getsizeof_default(&obj, 1, &sz) == -1
+	      && sysfast_err_occurred() == sysfast_SystemError);
+	sysfast_err_clear();
+	CHECK(sysfast_deepsizeof(&obj, &sz) == -1 && sysfast_err_occurred() == sysfast_SystemError);
+	sysfast_err_clear();
+	CHECK(sz == 7 && str == NULL);
 
 	/* The error indicator's edges (error.h): a NULL format is "", a long
 	 * message keeps its first SYSFAST_ERR_MSG_MAX bytes. */
