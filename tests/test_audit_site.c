@@ -270,6 +270,41 @@ static void test_a_reused_name_buffer_raises_what_it_holds(void **state)
 	assert_int_equal(seen.calls, 3 * ROUNDS);
 }
 
+/* Names of every length around the memo's blocks (16 bytes, and the 32 it
+ * keeps at most), in one reused buffer: a difference in any byte, the
+ * last one before the NUL included, raises the event the text names. */
+static void test_a_reused_buffer_of_any_name_length_raises_what_it_holds(void **state)
+{
+	const size_t prefix = strlen("site.");
+	char name[48], want[48];
+	int calls = 0;
+
+	(void)state;
+	add_hook();
+	for (size_t len = prefix + 1; len <= 40; len++) {
+		for (size_t at = prefix; at < len; at++) {
+			memcpy(name, "site.", prefix);
+			memset(name + prefix, 'a', len - prefix);
+			name[len] = '\0';
+			assert_int_equal(sysfast_audit(name, "(i)", 1), 0);
+			assert_string_equal(seen.name, name);
+			/* The same address, one byte changed: a new name. */
+			name[at] = 'b';
+			strcpy(want, name);
+			assert_int_equal(sysfast_audit(name, "(i)", 2), 0);
+			assert_string_equal(seen.name, want);
+			assert_int_equal(seen.items[0].v.i, 2);
+			calls += 2;
+		}
+		/* One byte shorter at the same address. */
+		name[len - 1] = '\0';
+		assert_int_equal(sysfast_audit(name, "(i)", 3), 0);
+		assert_string_equal(seen.name, name);
+		calls++;
+	}
+	assert_int_equal(seen.calls, calls);
+}
+
 /* The same with the format: each call builds what its format's text says,
  * and a bad format at a remembered address fails, reading no argument. */
 static void test_a_reused_format_buffer_builds_what_it_holds(void **state)
@@ -662,6 +697,7 @@ int main(void)
 	    T(test_a_reused_name_buffer_raises_what_it_holds),
 	    T(test_a_reused_format_buffer_builds_what_it_holds),
 	    T(test_texts_at_the_end_of_a_page_are_compared_safely),
+	    T(test_a_reused_buffer_of_any_name_length_raises_what_it_holds),
 	    T(test_any_number_of_arguments_compiles_and_works),
 	    T(test_site_evaluates_its_arguments_once_whoever_listens),
 	    T(test_the_function_is_still_there),

@@ -612,11 +612,12 @@ static int hook_failed(int r, const char *name)
  * (docs/api.md, audit rule 3). Tracing is suspended across the hooks and
  * lifted only around those flagged CANTRACE (rule 7): the thread's counter goes from `outer`
  * to outer + 1 and back, so nesting composes. */
-static inline __attribute__((always_inline)) int
-call_hooks(struct sysfast__audit_thread *th, const struct sysfast__hook_entry *e,
-           sysfast_event_id id, const sysfast_args *args, unsigned outer, const bool cantrace)
+static inline __attribute__((always_inline)) int call_hooks(struct sysfast__audit_thread *th,
+                                                            const struct sysfast__hook_entry *e,
+                                                            sysfast_event_id id, const char *name,
+                                                            const sysfast_args *args,
+                                                            unsigned outer, const bool cantrace)
 {
-	const char *name = sysfast__event_name_unchecked(id);
 	sysfast_audit_hook fn;
 
 	/* The snapshot ends with a NULL hook. */
@@ -639,7 +640,7 @@ call_hooks(struct sysfast__audit_thread *th, const struct sysfast__hook_entry *e
 
 static inline __attribute__((always_inline)) int
 run_hooks_at(struct sysfast__audit_thread *th, const struct sysfast__hookvec *vec,
-             sysfast_event_id id, const sysfast_args *args, unsigned outer)
+             sysfast_event_id id, const char *name, const sysfast_args *args, unsigned outer)
 {
 	int rc;
 
@@ -647,9 +648,9 @@ run_hooks_at(struct sysfast__audit_thread *th, const struct sysfast__hookvec *ve
 	/* Snapshots without CANTRACE hooks (nearly all) get a loop that does
 	 * not look at the flags. */
 	if (SYSFAST_LIKELY(!vec->any_cantrace))
-		rc = call_hooks(th, vec->e, id, args, outer, false);
+		rc = call_hooks(th, vec->e, id, name, args, outer, false);
 	else
-		rc = call_hooks(th, vec->e, id, args, outer, true);
+		rc = call_hooks(th, vec->e, id, name, args, outer, true);
 	th->tracing = outer;
 	return rc;
 }
@@ -660,14 +661,14 @@ run_hooks_at(struct sysfast__audit_thread *th, const struct sysfast__hookvec *ve
  * them through store-to-load forwarding). */
 static inline __attribute__((always_inline)) int run_hooks(struct sysfast__audit_thread *th,
                                                            const struct sysfast__hookvec *vec,
-                                                           sysfast_event_id id,
+                                                           sysfast_event_id id, const char *name,
                                                            const sysfast_args *args)
 {
 	unsigned outer = th->tracing;
 
 	if (SYSFAST_LIKELY(outer == 0))
-		return run_hooks_at(th, vec, id, args, 0);
-	return run_hooks_at(th, vec, id, args, outer);
+		return run_hooks_at(th, vec, id, name, args, 0);
+	return run_hooks_at(th, vec, id, name, args, outer);
 }
 
 /* run_hooks with an error pending in the caller: hooks must not see it,
@@ -675,46 +676,99 @@ static inline __attribute__((always_inline)) int run_hooks(struct sysfast__audit
  * that the common case carries no saved-error buffer in its frame. */
 static __attribute__((noinline)) int run_hooks_keeping_error(struct sysfast__audit_thread *th,
                                                              const struct sysfast__hookvec *vec,
-                                                             sysfast_event_id id,
+                                                             sysfast_event_id id, const char *name,
                                                              const sysfast_args *args)
 {
 	struct sysfast__error saved;
 	int rc;
 
 	sysfast__err_save(&saved);
-	rc = run_hooks(th, vec, id, args);
+	rc = run_hooks(th, vec, id, name, args);
 	if (rc == 0)
 		sysfast__err_restore(&saved);
 	return rc;
 }
 
 /*
- * The dispatch proper, on a thread that is set up. Like the kernel's
- * __DO_TRACE: one read-side critical section, the snapshot pointer read
- * exactly once (docs/api.md, audit rule 5), the hooks called from it. The snapshot cannot be
- * freed before the critical section ends, whatever writers do meanwhile.
+ * The dispatch proper, on a thread that is set up, in the interpreter
+ * whose `view` it is. Like the kernel's __DO_TRACE: one read-side critical
+ * section, the snapshot pointer read exactly once (docs/api.md,
+ * "Dispatch"), the hooks called from it. The snapshot cannot be freed
+ * before the critical section ends, whatever writers do meanwhile. `name`
+ * is the event's interned name, or NULL for the dispatch to look it up
+ * (only once a hook runs: `id` may be unknown).
  */
-static inline __attribute__((always_inline)) int
-dispatch(const struct sysfast_interp *interp, sysfast_event_id id, const sysfast_args *args)
+static inline __attribute__((always_inline)) int dispatch(const struct sysfast__audit_view *view,
+                                                          sysfast_event_id id, const char *name,
+                                                          const sysfast_args *args)
 {
 	struct sysfast__audit_thread *th = &sysfast__audit_tls;
 	const struct sysfast__hookvec *vec;
 	int rc;
 
 	sysfast__read_lock();
-	vec = slot_get(interp, id);
+	vec = sysfast__rcu_load(view->slot[id]);
 	if (!vec) {
 		sysfast__read_unlock();
 		/* Nobody listens, or no such event: only now is it worth
 		 * telling the two apart. */
 		return SYSFAST_LIKELY(id_is_valid(id)) ? 0 : unknown_id(id);
 	}
+	if (!name)
+		name = sysfast__event_name_unchecked(id);
 	if (SYSFAST_LIKELY(!th->err))
-		rc = run_hooks(th, vec, id, args);
+		rc = run_hooks(th, vec, id, name, args);
 	else
-		rc = run_hooks_keeping_error(th, vec, id, args);
+		rc = run_hooks_keeping_error(th, vec, id, name, args);
 	sysfast__read_unlock();
 	return rc;
+}
+
+/*
+ * dispatch for the usual case, as the inline form in <sysfast/static/audit.h>
+ * runs it: no error pending, tracing not suspended, no CANTRACE hook, every
+ * hook returns 0. Anything else goes to dispatch, which behaves the same
+ * in every case. `name` is the event's interned name, or NULL for the
+ * dispatch to look it up (`id` may then be unknown: its slot is empty).
+ */
+static inline __attribute__((always_inline)) int
+dispatch_hot(const struct sysfast__audit_view *view, sysfast_event_id id, const char *name,
+             const sysfast_args *args)
+{
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
+	const struct sysfast__hookvec *vec;
+	const struct sysfast__hook_entry *e;
+	sysfast_audit_hook fn;
+
+	/* An error pending or tracing suspended: one test for both. */
+	if (SYSFAST_UNLIKELY((uintptr_t)th->err | (uintptr_t)th->tracing))
+		return dispatch(view, id, name, args);
+	sysfast__read_lock();
+	vec = sysfast__rcu_load(view->slot[id]);
+	if (SYSFAST_UNLIKELY(!vec || vec->any_cantrace)) {
+		sysfast__read_unlock();
+		return dispatch(view, id, name, args);
+	}
+	if (!name)
+		name = sysfast__event_name_unchecked(id);
+	th->tracing = 1;
+	/* A published snapshot holds at least one hook (an event nobody
+	 * listens to has a NULL slot), so the first is called unchecked. */
+	e = vec->e;
+	fn = e->fn;
+	do {
+		int r = fn(id, name, args, e->userdata);
+
+		if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err)) {
+			th->tracing = 0;
+			sysfast__read_unlock();
+			return hook_failed(r, name);
+		}
+		fn = (++e)->fn;
+	} while (fn);
+	th->tracing = 0;
+	sysfast__read_unlock();
+	return 0;
 }
 
 static bool audit_enabled(void)
@@ -722,29 +776,43 @@ static bool audit_enabled(void)
 	return __atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED) != 0;
 }
 
-int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
+/* The thread's view of its interpreter's slots, binding the thread to the
+ * main interpreter on its first call; NULL while the runtime is down. */
+static inline const struct sysfast__audit_view *thread_view(void)
 {
+	const struct sysfast__audit_view *view =
+	    __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
 	struct sysfast__thread *t;
 	struct sysfast_interp *interp;
 
+	if (SYSFAST_LIKELY(view))
+		return view;
+	interp = sysfast__thread_interp(&t);
+	return interp ? interp->view : NULL;
+}
+
+int sysfast_audit_args(sysfast_event_id id, const sysfast_args *args)
+{
+	const struct sysfast__audit_view *view;
+
 	if (SYSFAST_LIKELY(!audit_enabled()))
 		return 0;
-	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp))
+	view = thread_view();
+	if (SYSFAST_UNLIKELY(!view))
 		return 0;
 	/* Ids past the table cannot be looked up; smaller unknown ids find
 	 * an empty slot and are told apart there. */
 	if (SYSFAST_UNLIKELY(id > SYSFAST_EVENT_ID_MAX))
 		return unknown_id(id);
 	if (!args)
-		return dispatch(interp, id, &no_args);
+		return dispatch(view, id, NULL, &no_args);
 	/* Hooks read items[0..n): a hook must never be handed NULL for them. */
 	if (SYSFAST_UNLIKELY(!args->items && args->n)) {
 		sysfast_err_format(sysfast_ValueError,
 		                   "audit arguments: items is NULL with n = %zu", args->n);
 		return -1;
 	}
-	return dispatch(interp, id, args);
+	return dispatch_hot(view, id, NULL, args);
 }
 
 /* resolve_name for a name that is not in the thread's name cache. */
@@ -785,49 +853,161 @@ static bool listened(const struct sysfast_interp *interp, sysfast_event_id id)
  * sysfast_audit's per-thread memo. A call names its event and format by
  * address, and a program nearly always passes the same literals from the
  * same place; the memo keeps, per pair of addresses, the event's id and
- * the format's plan (args.c), so that a call that hits it skips the name
- * lookup and the format's first pass. A remembered address may hold other
- * text by now (a buffer on the stack, reused), so a hit is confirmed
- * against copies of both texts, a word at a time (struct sysfast__text):
- * equal text is a valid name and a valid format, whatever the address.
- * Keying on the addresses alone, or caching only addresses inside
- * read-only segments, would skip that compare but could not tell a
- * library unloaded and another loaded at the same address; the compare
- * costs 2 to 3 ns of a call.
+ * interned name and what each value of the format is, so that a call that
+ * hits it skips the name lookup and the format's first pass. A remembered
+ * address may hold other text by now (a buffer on the stack, reused), so a
+ * hit is confirmed against copies of both texts (struct audit_memo): equal
+ * text is a valid name and a valid format, whatever the address. Keying
+ * on the addresses alone, or caching only addresses inside read-only
+ * segments, would skip that compare but could not tell a library unloaded
+ * and another loaded at the same address.
+ *
+ * The compare reads whole 16-byte blocks from the caller's text: up to 31
+ * bytes of name and 15 of format, masked past the NUL, so it costs the
+ * same few instructions whatever the lengths, with no loop. A block read
+ * may pass the text's NUL, never its page (a text near a page's end is
+ * compared byte by byte), so it cannot fault. AddressSanitizer and
+ * ThreadSanitizer would report those reads, so their builds compare byte
+ * by byte throughout.
  */
-/* Entries of sysfast_audit's per-thread memo: a power of two. A thread
- * keeps hitting a few call sites (CPython raises about ten distinct
- * events in most of its audit traffic); 16 entries take 2.4 KiB of
- * TLS. */
-#define SYSFAST__AUDIT_MEMO 16
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MEMO_BYTEWISE 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MEMO_BYTEWISE 1
+#endif
+#endif
 
-/* One entry: a call's event and format pointers, the texts they held,
- * the event's id and the format's plan. Names over 39 bytes and formats
- * over 15 are not kept (they take the general path every time). */
-struct sysfast__audit_memo {
-	const char *event, *format;
-	sysfast_event_id id;
-	struct sysfast__format_plan plan;
-	struct sysfast__text name;
-	struct sysfast__text fmt; /* n_words 0: format NULL */
+/* Entries of the memo: a power of two. A thread keeps hitting a few call
+ * sites (CPython raises about ten distinct events in most of its audit
+ * traffic); 16 entries take 2 KiB of TLS. */
+#define MEMO_ENTRIES 16
+/* Longest name and format the memo keeps, with their NUL: CPython's event
+ * names are nearly all under 32 bytes and its formats under 16. Longer
+ * ones take the general path every time. */
+#define MEMO_NAME 32
+#define MEMO_FORMAT 16
+
+/* A 16-byte block of text, or its mask, as two words. */
+struct memo_block {
+	uint64_t w[2];
 };
 
-static __thread struct sysfast__audit_memo audit_memo[SYSFAST__AUDIT_MEMO];
+/* What a value of a remembered format is, in one byte: the two codes of
+ * nearly every audit format are built inline, any other through args.c
+ * from its offset in the format (MEMO_AT + offset). */
+enum { MEMO_INT, MEMO_STR, MEMO_AT };
+
+/* One entry, 128 bytes: what the hit path reads comes first. */
+struct audit_memo {
+	/* The call's pointers; event NULL: the entry is empty. */
+	const char *event, *format;
+	/* The interned name handed to hooks, and its id. */
+	const char *ename;
+	sysfast_event_id id;
+	uint8_t n;                           /* values */
+	uint8_t name_blocks;                 /* 1 or 2: blocks of name the compare reads */
+	uint8_t len, fmt_len;                /* bytes before the NUL */
+	uint8_t code[SYSFAST__PLAN_MAX + 1]; /* each value's, above */
+	/* The text of the name and of the format, zero past their NUL, and
+	 * masks with 0xff over each byte of the last block up to and
+	 * including the NUL (every byte of a name's first block of two
+	 * counts). */
+	struct memo_block name[MEMO_NAME / 16], name_mask;
+	struct memo_block fmt, fmt_mask;
+};
+
+_Static_assert(sizeof(struct audit_memo) == 128, "a memo entry is two cache lines");
+
+static __thread struct audit_memo audit_memo[MEMO_ENTRIES];
 
 static unsigned memo_slot(const char *event, const char *format)
 {
 	uintptr_t e = (uintptr_t)event, f = (uintptr_t)format;
 
-	return (unsigned)((e >> 3) ^ (e >> 11) ^ (f >> 2)) & (SYSFAST__AUDIT_MEMO - 1);
+	return (unsigned)((e >> 4) ^ (f >> 2)) & (MEMO_ENTRIES - 1);
 }
 
-static inline const struct sysfast__audit_memo *memo_find(const char *event, const char *format)
+/* Copies `len` bytes and the NUL of `s` into the `blocks` blocks at
+ * `text`, zero past the NUL, and sets `mask` for the last of them. */
+static void memo_keep(struct memo_block *text, struct memo_block *mask, size_t blocks,
+                      const char *s, size_t len)
 {
-	const struct sysfast__audit_memo *m = &audit_memo[memo_slot(event, format)];
+	memset(text, 0, blocks * sizeof(*text));
+	memset(mask, 0, sizeof(*mask));
+	memcpy(text, s, len + 1);
+	memset(mask, 0xff, len + 1 - 16 * (blocks - 1));
+}
 
+/* Whether the `len` bytes and NUL at `s` are `text`, byte by byte: the
+ * kept text has no NUL before its end, so a shorter candidate differs at
+ * its own NUL and the loop stops there. */
+static bool memo_text_eq_bytes(const char *s, const struct memo_block *text, size_t len)
+{
+	for (size_t i = 0; i <= len; i++)
+		if (s[i] != ((const char *)text)[i])
+			return false;
+	return true;
+}
+
+#ifndef MEMO_BYTEWISE
+/* The bits in which the 16 bytes at `s` differ from `text` where `mask`
+ * is set. */
+static inline uint64_t memo_block_diff(const char *s, const struct memo_block *text,
+                                       const struct memo_block *mask)
+{
+	struct memo_block v;
+
+	memcpy(&v, s, 16);
+	return ((v.w[0] ^ text->w[0]) & mask->w[0]) | ((v.w[1] ^ text->w[1]) & mask->w[1]);
+}
+
+/* Whether reading `bytes` from `s` would pass the end of its page. */
+static inline bool memo_near_page_end(const char *s, size_t bytes)
+{
+	return ((uintptr_t)s & 4095) > 4096 - bytes;
+}
+#endif
+
+/* Whether the texts at `event` and `format` are those `m` kept. */
+static inline bool memo_texts_eq(const struct audit_memo *m, const char *event, const char *format)
+{
+#ifndef MEMO_BYTEWISE
+	/* One test for both texts and either length of name: the offset
+	 * of each in its page is at most that of their OR (which is near a
+	 * page's end a little more often than either: those calls compare
+	 * byte by byte). */
+	if (SYSFAST_LIKELY(!memo_near_page_end((const char *)((uintptr_t)event | (uintptr_t)format),
+	                                       MEMO_NAME))) {
+		uint64_t diff;
+
+		if (SYSFAST_LIKELY(m->name_blocks == 1)) {
+			diff = memo_block_diff(event, &m->name[0], &m->name_mask);
+		} else {
+			static const struct memo_block all = {{UINT64_MAX, UINT64_MAX}};
+
+			diff = memo_block_diff(event, &m->name[0], &all)
+			       | memo_block_diff(event + 16, &m->name[1], &m->name_mask);
+		}
+		if (format)
+			diff |= memo_block_diff(format, &m->fmt, &m->fmt_mask);
+		return diff == 0;
+	}
+#endif
+	return memo_text_eq_bytes(event, m->name, m->len)
+	       && (!format || memo_text_eq_bytes(format, &m->fmt, m->fmt_len));
+}
+
+static inline const struct audit_memo *memo_find(const char *event, const char *format)
+{
+	const struct audit_memo *m = &audit_memo[memo_slot(event, format)];
+
+	/* Computed once: without this, compilers rebuild a thread-local
+	 * address from the thread pointer at each use (several instructions
+	 * each, on a path of about 200). */
+	__asm__("" : "+r"(m));
 	if (SYSFAST_LIKELY(m->event == event && m->format == format
-	                   && sysfast__text_eq(event, &m->name)
-	                   && (!format || sysfast__text_eq(format, &m->fmt))))
+	                   && memo_texts_eq(m, event, format)))
 		return m;
 	return NULL;
 }
@@ -836,30 +1016,77 @@ static inline const struct sysfast__audit_memo *memo_find(const char *event, con
  * when both are short and the format of a common shape. */
 static void memo_fill(const char *event, const char *format, sysfast_event_id id)
 {
-	struct sysfast__audit_memo *m = &audit_memo[memo_slot(event, format)];
+	struct audit_memo *m = &audit_memo[memo_slot(event, format)];
+	size_t len = sysfast__event_len_unchecked(id);
+	size_t fmt_len = format ? strlen(format) : 0;
+	struct sysfast__format_plan plan;
 
 	m->event = NULL; /* matches nothing until whole */
-	if (!sysfast__format_plan(format, &m->plan)
-	    || !sysfast__text_keep(&m->name, event, sysfast__event_len_unchecked(id), 5))
+	if (len >= MEMO_NAME || fmt_len >= MEMO_FORMAT || !sysfast__format_plan(format, &plan))
 		return;
-	m->fmt.n_words = 0;
-	if (format && !sysfast__text_keep(&m->fmt, format, strlen(format), 2))
-		return;
+	m->name_blocks = len < 16 ? 1 : 2;
+	memo_keep(m->name, &m->name_mask, m->name_blocks, event, len);
+	memo_keep(&m->fmt, &m->fmt_mask, 1, format ? format : "", fmt_len);
+	m->len = (uint8_t)len;
+	m->fmt_len = (uint8_t)fmt_len;
+	m->n = plan.n;
+	for (size_t k = 0; k < plan.n; k++) {
+		const char *p = format + plan.off[k];
+
+		/* The format is under MEMO_FORMAT bytes: its offsets fit. */
+		m->code[k] = *p == 'i'                  ? MEMO_INT
+		             : *p == 's' && p[1] != '#' ? MEMO_STR
+		                                        : MEMO_AT + plan.off[k];
+	}
 	m->id = id;
+	m->ename = sysfast__event_name_unchecked(id);
 	m->format = format;
 	m->event = event;
 }
 
-/* Every call that the memo does not answer: resolves the name, checks the
- * format and raises the event as the memo's path does, then remembers
- * what it learnt. */
-static __attribute__((noinline)) int
-audit_format_slow(struct sysfast_interp *interp, const char *event, const char *format, va_list *va)
+/* Builds the values of a remembered call from `*va`. Fails only on a bad
+ * value ('O' or 'S' with NULL, 'C' out of range), through args.c. */
+static inline __attribute__((always_inline)) int memo_build(const struct audit_memo *m,
+                                                            const char *format,
+                                                            struct sysfast__argbuf *buf,
+                                                            va_list *va, sysfast_args *out)
 {
+	sysfast_arg *slot = buf->slots;
+	const uint8_t *code = m->code, *end = code + m->n;
+
+	out->n = m->n;
+	out->items = buf->slots;
+	for (; code != end; code++, slot++) {
+		if (*code == MEMO_STR) {
+			const char *s = va_arg(*va, const char *);
+
+			*slot = s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
+		} else if (*code == MEMO_INT) {
+			*slot = SYSFAST_INT(va_arg(*va, int));
+		} else if (sysfast__args_build_value(buf, format, format + (*code - MEMO_AT),
+		                                     (size_t)(slot - buf->slots), va)
+		           < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every call that the memo does not answer, or made before the thread is
+ * set up: resolves the name, checks the format and raises the event as
+ * the memo's path does, then remembers what it learnt. */
+static __attribute__((noinline)) int audit_format_slow(const char *event, const char *format,
+                                                       va_list *va)
+{
+	struct sysfast__thread *t;
+	struct sysfast_interp *interp = sysfast__thread_interp(&t);
 	struct sysfast__argbuf buf;
 	sysfast_args args;
-	sysfast_event_id id = resolve_name(event);
+	sysfast_event_id id;
 
+	if (SYSFAST_UNLIKELY(!interp))
+		return 0;
+	id = resolve_name(event);
 	if (!id)
 		return -1;
 	/* Nobody listens: only check the format, read no argument. */
@@ -872,18 +1099,19 @@ audit_format_slow(struct sysfast_interp *interp, const char *event, const char *
 	if (sysfast__args_build(&buf, format, va, &args) < 0)
 		return -1;
 	memo_fill(event, format, id);
-	return dispatch(interp, id, &args);
+	return dispatch(interp->view, id, NULL, &args);
 }
 
 /* The body of sysfast_audit and sysfast_vaudit, inline in each so that
  * sysfast_audit passes its own va_list by address: no va_copy and no
- * call to sysfast_vaudit on the common path. */
+ * call to sysfast_vaudit on the common path. The thread's view of its
+ * interpreter is NULL until the thread is set up and bound: the slow
+ * path does both. */
 static inline __attribute__((always_inline)) int audit_format(const char *event, const char *format,
                                                               va_list *va)
 {
-	struct sysfast__thread *t;
-	struct sysfast_interp *interp;
-	const struct sysfast__audit_memo *m;
+	const struct sysfast__audit_view *view;
+	const struct audit_memo *m;
 	struct sysfast__argbuf buf;
 	sysfast_args args;
 
@@ -893,17 +1121,15 @@ static inline __attribute__((always_inline)) int audit_format(const char *event,
 	}
 	if (SYSFAST_LIKELY(!audit_enabled()))
 		return 0;
-	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp))
-		return 0;
+	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
 	m = memo_find(event, format);
-	if (SYSFAST_UNLIKELY(!m))
-		return audit_format_slow(interp, event, format, va);
-	if (!listened(interp, m->id))
+	if (SYSFAST_UNLIKELY(!view || !m))
+		return audit_format_slow(event, format, va);
+	if (!__atomic_load_n(&view->slot[m->id], __ATOMIC_RELAXED))
 		return 0;
-	if (sysfast__args_build_plan(&buf, format, &m->plan, va, &args) < 0)
+	if (memo_build(m, format, &buf, va, &args) < 0)
 		return -1;
-	return dispatch(interp, m->id, &args);
+	return dispatch_hot(view, m->id, m->ename, &args);
 }
 
 int sysfast_vaudit(const char *event, const char *format, va_list va)
@@ -959,8 +1185,7 @@ static __attribute__((noinline)) int site_resolve(const unsigned char **site, co
 bool sysfast__audit_listens(const unsigned char **site, const char *name)
 {
 	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
-	struct sysfast__thread *t;
-	struct sysfast_interp *interp;
+	const struct sysfast__audit_view *view;
 	sysfast_event_id id;
 
 	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
@@ -977,15 +1202,14 @@ bool sysfast__audit_listens(const unsigned char **site, const char *name)
 	} else {
 		id = site_id(l);
 	}
-	interp = sysfast__thread_interp(&t);
-	return interp && listened(interp, id);
+	view = thread_view();
+	return view && __atomic_load_n(&view->slot[id], __ATOMIC_RELAXED) != NULL;
 }
 
 int sysfast__audit_at(const unsigned char **site, const char *name, const sysfast_args *args)
 {
 	const unsigned char *l = __atomic_load_n(site, __ATOMIC_ACQUIRE);
-	struct sysfast__thread *t;
-	struct sysfast_interp *interp;
+	const struct sysfast__audit_view *view;
 	sysfast_event_id id;
 
 	if (SYSFAST_UNLIKELY(l == &sysfast__audit_unresolved)) {
@@ -997,10 +1221,10 @@ int sysfast__audit_at(const unsigned char **site, const char *name, const sysfas
 		id = site_id(l);
 	}
 	/* The macro built the tuple: n values at items, never NULL with n > 0. */
-	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp))
+	view = thread_view();
+	if (SYSFAST_UNLIKELY(!view))
 		return 0;
-	return dispatch(interp, id, args);
+	return dispatch_hot(view, id, NULL, args);
 }
 
 /* Caches `id`, its name and its filter byte at a call site. Ids never
@@ -1016,8 +1240,7 @@ static void site_store(struct sysfast__site *site, sysfast_event_id id)
 int sysfast__audit_site(struct sysfast__site *site, const char *name, const sysfast_args *args)
 {
 	sysfast_event_id id = __atomic_load_n(&site->id, __ATOMIC_RELAXED);
-	struct sysfast__thread *t;
-	struct sysfast_interp *interp;
+	const struct sysfast__audit_view *view;
 
 	if (SYSFAST_UNLIKELY(!id)) {
 		if (!name) {
@@ -1033,10 +1256,10 @@ int sysfast__audit_site(struct sysfast__site *site, const char *name, const sysf
 	}
 	/* The macro only calls here when some hook exists, so go straight to
 	 * the dispatch; the id came from interning and is valid. */
-	interp = sysfast__thread_interp(&t);
-	if (SYSFAST_UNLIKELY(!interp))
+	view = thread_view();
+	if (SYSFAST_UNLIKELY(!view))
 		return 0;
-	return dispatch(interp, id, args);
+	return dispatch(view, id, NULL, args);
 }
 
 bool sysfast__audit_resolve(struct sysfast__site *site, const char *name)
@@ -1100,7 +1323,7 @@ void sysfast__audit_lifecycle(struct sysfast_interp *interp, sysfast_event_id id
 		return;
 	/* Hooks may fail these events but cannot stop what they announce. */
 	sysfast__err_save(&saved);
-	(void)dispatch(interp, id, &no_args);
+	(void)dispatch(interp->view, id, NULL, &no_args);
 	sysfast__err_restore(&saved);
 }
 
