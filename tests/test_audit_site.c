@@ -111,6 +111,32 @@ static void test_site_measures_long_strings_whole(void **state)
 	}
 }
 
+/* Text values of every length around the 32 bytes sysfast_audit's loop
+ * measures itself, beside NULL (None) and an int, each call remembered
+ * from the second round on: the lengths are those of the texts. */
+static void test_text_values_of_any_length_and_null_are_built_whole(void **state)
+{
+	char text[48];
+
+	(void)state;
+	add_hook();
+	for (size_t len = 0; len <= 40; len++) {
+		memset(text, 'x', len);
+		text[len] = '\0';
+		for (int r = 0; r < 3; r++) {
+			assert_int_equal(
+			    sysfast_audit("site.text", "(sis)", text, (int)len, (const char *)NULL),
+			    0);
+			assert_int_equal(seen.n, 3);
+			assert_int_equal(seen.items[0].kind, SYSFAST_ARG_STR);
+			assert_int_equal(seen.items[0].len, len);
+			assert_int_equal(seen.items[1].kind, SYSFAST_ARG_INT);
+			assert_int_equal(seen.items[1].v.i, (int64_t)len);
+			assert_int_equal(seen.items[2].kind, SYSFAST_ARG_NONE);
+		}
+	}
+}
+
 static void test_site_builds_every_flat_code(void **state)
 {
 	static const char bytes[] = "by";
@@ -698,6 +724,7 @@ int main(void)
 	    T(test_a_reused_format_buffer_builds_what_it_holds),
 	    T(test_texts_at_the_end_of_a_page_are_compared_safely),
 	    T(test_a_reused_buffer_of_any_name_length_raises_what_it_holds),
+	    T(test_text_values_of_any_length_and_null_are_built_whole),
 	    T(test_any_number_of_arguments_compiles_and_works),
 	    T(test_site_evaluates_its_arguments_once_whoever_listens),
 	    T(test_the_function_is_still_there),
