@@ -68,8 +68,10 @@ SPEC = {
         base="cpython/audit/hooks:8", min=5.0, limit="limit/fnptr_array/hooks:8/args:2"),
     # sysfast_audit, a function (issue 13): called by name, and through a
     # pointer; its speed comes from the library's per-thread memo.
-    "sysfast/audit_format/hooks:1": dict(base="cpython/audit/hooks:1", min=5.0),
-    "sysfast/audit_format_fn/hooks:1": dict(base="cpython/audit/hooks:1", min=5.0),
+    "sysfast/audit_format/hooks:1": dict(
+        base="cpython/audit/hooks:1", min=5.0, limit="limit/varargs_rcu/hooks:1/args:2"),
+    "sysfast/audit_format_fn/hooks:1": dict(
+        base="cpython/audit/hooks:1", min=5.0, limit="limit/varargs_rcu/hooks:1/args:2"),
     "sysfast/audit_args/hooks:1": dict(
         base="cpython/audit/hooks:1", limit="limit/fnptr_array/hooks:1/args:2"),
     "sysfast/audit_args/hooks:8": dict(

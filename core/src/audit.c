@@ -907,11 +907,10 @@ struct audit_memo {
 	/* The interned name handed to hooks, and its id. */
 	const char *ename;
 	sysfast_event_id id;
-	uint8_t n;                       /* values */
-	bool simple;                     /* every code MEMO_INT or MEMO_STR */
-	uint8_t name_blocks;             /* 1 or 2: blocks of name the compare reads */
-	uint8_t len, fmt_len;            /* bytes before the NUL */
-	uint8_t code[SYSFAST__PLAN_MAX]; /* each value's, above */
+	uint8_t n;                           /* values */
+	uint8_t name_blocks;                 /* 1 or 2: blocks of name the compare reads */
+	uint8_t len, fmt_len;                /* bytes before the NUL */
+	uint8_t code[SYSFAST__PLAN_MAX + 1]; /* each value's, above */
 	/* The text of the name and of the format, zero past their NUL, and
 	 * masks with 0xff over each byte of the last block up to and
 	 * including the NUL (every byte of a name's first block of two
@@ -1097,7 +1096,6 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 	m->len = (uint8_t)len;
 	m->fmt_len = (uint8_t)fmt_len;
 	m->n = plan.n;
-	m->simple = true;
 	for (size_t k = 0; k < plan.n; k++) {
 		const char *p = format + plan.off[k];
 
@@ -1105,7 +1103,6 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 		m->code[k] = *p == 'i'                  ? MEMO_INT
 		             : *p == 's' && p[1] != '#' ? MEMO_STR
 		                                        : MEMO_AT + plan.off[k];
-		m->simple &= m->code[k] < MEMO_AT;
 	}
 	m->id = id;
 	m->ename = sysfast__event_name_unchecked(id);
@@ -1217,92 +1214,14 @@ int sysfast_vaudit(const char *event, const char *format, va_list va)
 	return rc;
 }
 
-/* sysfast_audit's way for every call its own loop does not take. */
-static __attribute__((noinline)) int audit_format_general(const char *event, const char *format,
-                                                          va_list *va)
-{
-	return audit_format(event, format, va);
-}
-
-/* Bytes of a text value that sysfast_audit's own loop measures. */
-#define SHORT_TEXT 32
-
-/* Finishes the text values of sysfast_audit's loop: NULL is None, and a
- * text measured up to SHORT_TEXT bytes gets the rest of its length. */
-static __attribute__((noinline)) void finish_texts(sysfast_arg *slots, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		if (slots[k].kind != SYSFAST_ARG_STR)
-			continue;
-		if (!slots[k].v.s)
-			slots[k] = SYSFAST_NONE();
-		else if (slots[k].len == SHORT_TEXT)
-			slots[k].len += strlen(slots[k].v.s + SHORT_TEXT);
-	}
-}
-
 int sysfast_audit(const char *event, const char *format, ...)
 {
-	const struct sysfast__audit_view *view;
-	const struct audit_memo *m;
-	va_list va, general;
+	va_list va;
 	int rc;
 
-	if (SYSFAST_UNLIKELY(!event)) {
-		sysfast_err_set(sysfast_ValueError, "audit event name is NULL");
-		return -1;
-	}
-	if (SYSFAST_LIKELY(!audit_enabled()))
-		return 0;
-	/*
-	 * A remembered call of 'i' and 's' values, the usual audit call,
-	 * runs in full here, with a va_list that goes nowhere else: one whose
-	 * address is passed to another function lives in memory, and each
-	 * value read then waits on the store of the last (about 1.5 ns of a
-	 * 10 ns call with two values). Every other call takes
-	 * audit_format, which does the same for any format.
-	 */
-	view = __atomic_load_n(&sysfast__audit_tls.view, __ATOMIC_RELAXED);
-	m = memo_find(event, format);
-	if (SYSFAST_LIKELY(view && m && m->simple)) {
-		sysfast_arg slots[SYSFAST__PLAN_MAX];
-		const sysfast_args args = {m->n, slots};
-
-		if (!__atomic_load_n(&view->slot[m->id], __ATOMIC_RELAXED))
-			return 0;
-		bool unfinished = false;
-
-		va_start(va, format);
-		/* GCC keeps the va_list in registers only while this loop has
-		 * no call and stores every text value the same way: texts are
-		 * measured up to SHORT_TEXT bytes here, and longer ones, and
-		 * NULL (None), are finished after the loop. */
-		for (size_t k = 0; k < m->n; k++) {
-			if (m->code[k] == MEMO_STR) {
-				const char *s = va_arg(va, const char *);
-				size_t len = 0;
-
-				if (s)
-					while (len < SHORT_TEXT && s[len])
-						len++;
-				unfinished |= !s || len == SHORT_TEXT;
-				slots[k] = SYSFAST_STRN(s, len);
-			} else {
-				slots[k] = SYSFAST_INT(va_arg(va, int));
-			}
-		}
-		va_end(va);
-		if (SYSFAST_UNLIKELY(unfinished))
-			finish_texts(slots, m->n);
-		/* A remembered name is never NULL: let the dispatch skip its
-		 * test. */
-		if (!m->ename)
-			__builtin_unreachable();
-		return dispatch_hot(view, m->id, m->ename, &args);
-	}
-	va_start(general, format);
-	rc = audit_format_general(event, format, &general);
-	va_end(general);
+	va_start(va, format);
+	rc = audit_format(event, format, &va);
+	va_end(va);
 	return rc;
 }
 
