@@ -19,24 +19,8 @@
  * top: on a shared machine their price moves with the predictor state the
  * other hyperthread leaves (docs/benchmarks.md, "Noise").
  *
- * limit/varargs_rcu/hooks:1/args:2: what sysfast_audit(name, "(si)", s,
- * i) cannot do without under the contract, and nothing more: a call
- * through a pointer to a variadic function the compiler cannot inline, its
- * two values read with va_arg and built as a sysfast_args (the string's
- * length measured: a STR value carries it), a read-side critical section
- * of liburcu's memb flavour (inline, as libsysfast's own), the thread's
- * tracing suspension raised and lowered around the hooks, and the hooks
- * of an array called through pointers. No event lookup, no check of the
- * name or the format, no error state, no interpreter: the floor under
- * sysfast/audit_format_fn/hooks:1 (docs/benchmarks.md).
- *
  * The loops and dead-code guards are the same as in bench_audit.c.
  */
-#define _LGPL_SOURCE
-#include <stdarg.h>
-
-#include <urcu/urcu-memb.h>
-
 #include "bench.h"
 #include "hooks.h"
 #include "shim.h"
@@ -116,78 +100,8 @@ static void bm_direct_calls(sysfast_bench_state *st)
 	sysfast_bench_expect_zero(st, acc, "a hook failed");
 }
 
-/* The floor's tracing suspension: a thread-local counter, as the
- * library's. */
-static __thread unsigned bench_ref_suspended;
-/* The floor's values, one code each ('s', 'i'), as the library's memo
- * keeps them: set at run time, so that the compiler reads the variadic
- * values as sysfast_audit must, one va_arg at a time by the code. */
-static char bench_ref_codes[2];
-
-__attribute__((noipa)) int bench_ref_varargs(const char *event, const char *format, ...)
-{
-	sysfast_arg av[2];
-	const sysfast_args a = {2, av};
-	va_list va;
-	int rc = 0;
-
-	(void)format;
-	va_start(va, format);
-	for (size_t k = 0; k < 2; k++) {
-		if (bench_ref_codes[k] == 's') {
-			const char *s = va_arg(va, const char *);
-			size_t len = 0;
-
-			/* Bounded, as the library's: compilers turn an unbounded
-			 * loop into a call to strlen. */
-			while (len < 32 && s[len])
-				len++;
-			av[k] = SYSFAST_STRN(s, len);
-		} else {
-			av[k] = SYSFAST_INT(va_arg(va, int));
-		}
-	}
-	va_end(va);
-	urcu_memb_read_lock();
-	bench_ref_suspended = 1;
-	for (size_t k = 0; k < bench_ref_nhooks && rc == 0; k++)
-		rc = bench_ref_hooks[k](1, event, &a, NULL);
-	bench_ref_suspended = 0;
-	urcu_memb_read_unlock();
-	return rc;
-}
-
-/* Through a pointer, as the audit_format_fn row calls sysfast_audit. */
-static int (*volatile bench_ref_varargs_fn)(const char *, const char *, ...) = bench_ref_varargs;
-
-static void setup_varargs(sysfast_bench_state *st)
-{
-	setup_fnptr(st);
-	bench_ref_codes[0] = 's';
-	bench_ref_codes[1] = 'i';
-	/* Registers this thread with liburcu: the library sets a thread up
-	 * on its first call. */
-	if (sysfast_init() < 0 || !sysfast_interp_current())
-		sysfast_bench_skip(st, sysfast_err_message());
-}
-
-static void bm_varargs_rcu(sysfast_bench_state *st)
-{
-	int (*fn)(const char *, const char *, ...) = bench_ref_varargs_fn;
-	int acc = 0;
-
-	SYSFAST_BENCH_LOOP(st)
-	{
-		int rc = fn(BENCH_EVENT, "(si)", "x", 1);
-		SYSFAST_BENCH_CONSUME(acc, rc);
-	}
-	sysfast_bench_expect_zero(st, acc, "a hook failed");
-}
-
 void bench_limits_register(void)
 {
-	sysfast_bench_register("limit/varargs_rcu/hooks:1/args:2", bm_varargs_rcu,
-	                       &(sysfast_bench_options){.arg = (void *)1, .setup = setup_varargs});
 	sysfast_bench_register("limit/flag_branch", bm_flag_branch, NULL);
 	sysfast_bench_register("limit/fnptr_array/hooks:1/args:2", bm_fnptr_array,
 	                       &(sysfast_bench_options){.arg = (void *)1, .setup = setup_fnptr});
