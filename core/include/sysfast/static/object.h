@@ -8,8 +8,10 @@
  * sysfast_getsizeof(o, size) is the inline function below. The usual
  * call - the runtime initialised, no error pending, a type with a
  * sizeof_fn that returns 0, sets no error and gives a size that fits -
- * runs at the call site: two loads, the tests, the one indirect call to
- * sizeof_fn and the GC-header rule, with no call into the library. Every
+ * runs at the call site: the initialised flag and the thread's pending
+ * error read, the NULL tests, the one indirect call to sizeof_fn, its
+ * result tested and the GC-header rule, with no call into the library
+ * (docs/benchmarks.md, "The three ratios of issue 15"). Every
  * other case calls the library, which behaves the same: before sizeof_fn
  * runs, sysfast_getsizeof itself; after, sysfast__getsizeof_result, the
  * very code that judges sizeof_fn's outcome in the library's own path.
