@@ -77,6 +77,7 @@ static __attribute__((noinline, cold)) int size_result(const sysfast_type *tp, i
 	return 0;
 }
 
+/* For the inline form, which cannot name the hidden flag itself. */
 const bool *const sysfast__initialized_ptr = &sysfast__initialized;
 
 int sysfast__getsizeof_result(const sysfast_type *tp, int rc, int64_t n, size_t *size)
@@ -113,6 +114,8 @@ static inline __attribute__((always_inline)) int size_of(const sysfast_object *o
 	if (SYSFAST_UNLIKELY(!o || !(tp = o->type) || !tp->sizeof_fn))
 		return size_of_bad(o);
 	rc = tp->sizeof_fn(o, &n);
+	/* A size within a GC header of SIZE_MAX goes to size_result, which
+	 * tests it against the type's own header (never on 64 bits). */
 	if (SYSFAST_UNLIKELY(((uintptr_t)(unsigned)rc | (uintptr_t)sysfast__audit_tls.err) || n < 0
 	                     || (uint64_t)n > SIZE_MAX - SYSFAST_GC_HEADER_SIZE))
 		return size_result(tp, rc, n, size);
