@@ -13,8 +13,13 @@
  * sysfast/intern/find: sysfast_intern_find() of the same name, and the
  * reference dropped. CPython has no lookup that never inserts; no baseline.
  *
- * sysfast/getsizeof/str: sysfast_getsizeof() of that interned string.
- * CPython: _PySys_GetSizeOf() (the body of sys.getsizeof) of its str.
+ * sysfast/getsizeof/str: sysfast_getsizeof() of that interned string,
+ * the library's function (the default form). CPython: _PySys_GetSizeOf()
+ * (the body of sys.getsizeof) of its str.
+ *
+ * sysfast/getsizeof_inline/str: the same call in its SYSFAST_INLINE form
+ * (<sysfast/static/object.h>): the checks and the call to the type's
+ * sizeof_fn at the call site.
  *
  * sysfast/trace/enter_leave/none: sysfast_frame_enter() and
  * sysfast_frame_leave() of one frame with no tracer and no profiler: what
@@ -91,23 +96,30 @@ static void setup_held(sysfast_bench_state *st)
 BENCH_INTERN_BODY(bm_intern_known, sysfast_intern, bench_held, "interning gave another string")
 BENCH_INTERN_BODY(bm_intern_find, sysfast_intern_find, bench_held, "the lookup gave another string")
 
-static void bm_getsizeof_str(sysfast_bench_state *st)
-{
-	const sysfast_object *o = (const sysfast_object *)bench_held;
-	size_t want = 0;
-	uintptr_t acc = 0;
-
-	if (sysfast_getsizeof(o, &want) != 0)
-		sysfast_bench_skip(st, sysfast_err_message());
-	SYSFAST_BENCH_LOOP(st)
-	{
-		size_t size = 0;
-		int rc = sysfast_getsizeof(o, &size);
-
-		SYSFAST_BENCH_CONSUME(acc, (uintptr_t)(unsigned)rc | (size ^ want));
+/* One loop for both forms: GETSIZEOF is the function or the inline form. */
+#define BENCH_GETSIZEOF_BODY(bm_name, GETSIZEOF)                                                   \
+	static void bm_name(sysfast_bench_state *st)                                               \
+	{                                                                                          \
+		const sysfast_object *o = (const sysfast_object *)bench_held;                      \
+		size_t want = 0;                                                                   \
+		uintptr_t acc = 0;                                                                 \
+                                                                                                   \
+		if ((sysfast_getsizeof)(o, &want) != 0)                                            \
+			sysfast_bench_skip(st, sysfast_err_message());                             \
+		SYSFAST_BENCH_LOOP(st)                                                             \
+		{                                                                                  \
+			size_t size = 0;                                                           \
+			int rc = GETSIZEOF(o, &size);                                              \
+                                                                                                   \
+			SYSFAST_BENCH_CONSUME(acc, (uintptr_t)(unsigned)rc | (size ^ want));       \
+		}                                                                                  \
+		sysfast_bench_expect_zero(st, acc != 0, "getsizeof failed or changed");            \
 	}
-	sysfast_bench_expect_zero(st, acc != 0, "getsizeof failed or changed");
-}
+
+/* The library's function: the parentheses keep the inline form's macro
+ * from expanding. */
+BENCH_GETSIZEOF_BODY(bm_getsizeof_str, (sysfast_getsizeof))
+BENCH_GETSIZEOF_BODY(bm_getsizeof_inline_str, sysfast_getsizeof)
 
 static int bench_profile_noop(void *data, sysfast_frame *frame, sysfast_trace_what what,
                               const sysfast_arg *arg)
@@ -388,6 +400,7 @@ void bench_objects_register(void)
 	reg("sysfast/intern/known", bm_intern_known);
 	reg("sysfast/intern/find", bm_intern_find);
 	reg("sysfast/getsizeof/str", bm_getsizeof_str);
+	reg("sysfast/getsizeof_inline/str", bm_getsizeof_inline_str);
 	reg("sysfast/trace/enter_leave/none", bm_enter_leave);
 	sysfast_bench_register("sysfast/trace/enter_leave/profiler", bm_enter_leave,
 	                       &(sysfast_bench_options){.setup = setup_profiler});

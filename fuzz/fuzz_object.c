@@ -11,7 +11,9 @@
  *   - getsizeof gives sizeof_fn's value plus the GC header, or exactly the
  *     error the contract names (TypeError with the type name cut at 100
  *     bytes, the callback's own error, SystemError for a callback that
- *     breaks the rules, ValueError for a negative size or a NULL type);
+ *     breaks the rules, ValueError for a negative size or a NULL type),
+ *     in its inline form (<sysfast/static/object.h>) as in the function,
+ *     with the same message;
  *   - getsizeof_default gives the default exactly where getsizeof gives a
  *     TypeError, keeping the caller's error;
  *   - deepsizeof gives the sum over the reachable set, each object sized
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sysfast/static/object.h>
 #include <sysfast/sysfast.h>
 
 #include "fuzz.h"
@@ -241,23 +244,36 @@ static void check_type_error_message(const struct node *n)
 	CHECK(!strcmp(sysfast_err_message(), want));
 }
 
+/* Each getsizeof runs in both forms: the library's function, then the
+ * inline form (<sysfast/static/object.h>, included without SYSFAST_INLINE
+ * so that the name stays the function's), which must give the same
+ * result, the same error and the same message. */
 static void op_getsizeof(const struct node *n)
 {
-	size_t want = 0, got = 12345;
-	const sysfast_exc_type *err = expect_one(n, &want);
-	int rc;
+	char msg[SYSFAST_ERR_MSG_MAX + 1] = "";
 
-	before_call();
-	rc = sysfast_getsizeof(&n->ob, &got);
-	if (!err) {
-		CHECK(rc == 0 && got == want);
-		after_success();
-		return;
+	for (int form = 0; form < 2; form++) {
+		size_t want = 0, got = 12345;
+		const sysfast_exc_type *err = expect_one(n, &want);
+		int rc;
+
+		before_call();
+		rc = form ? sysfast__getsizeof_inline(&n->ob, &got)
+		          : sysfast_getsizeof(&n->ob, &got);
+		if (!err) {
+			CHECK(rc == 0 && got == want);
+			after_success();
+			continue;
+		}
+		CHECK(rc == -1 && got == 12345 && sysfast_err_occurred() == err);
+		if (err == sysfast_TypeError)
+			check_type_error_message(n);
+		if (form)
+			CHECK(!strcmp(sysfast_err_message(), msg));
+		else
+			snprintf(msg, sizeof(msg), "%s", sysfast_err_message());
+		sysfast_err_clear();
 	}
-	CHECK(rc == -1 && got == 12345 && sysfast_err_occurred() == err);
-	if (err == sysfast_TypeError)
-		check_type_error_message(n);
-	sysfast_err_clear();
 }
 
 static void op_getsizeof_default(const struct node *n, size_t dflt)
@@ -356,6 +372,12 @@ static void op_bad_arguments(const struct node *n)
 	CHECK(sysfast_getsizeof(NULL, &got) == -1 && sysfast_err_occurred() == sysfast_ValueError);
 	before_call();
 	CHECK(sysfast_getsizeof(&n->ob, NULL) == -1
+	      && sysfast_err_occurred() == sysfast_ValueError);
+	before_call();
+	CHECK(sysfast__getsizeof_inline(NULL, &got) == -1
+	      && sysfast_err_occurred() == sysfast_ValueError);
+	before_call();
+	CHECK(sysfast__getsizeof_inline(&n->ob, NULL) == -1
 	      && sysfast_err_occurred() == sysfast_ValueError);
 	before_call();
 	CHECK(sysfast_getsizeof_default(NULL, 1, &got) == -1

@@ -988,6 +988,170 @@ static void test_alloc_usable_size_is_malloc_usable_size(void **state)
 	}
 }
 
+/* ---- the inline form agrees with the function ---- */
+
+/*
+ * This file is built twice (tests/meson.build): as is, and as
+ * test_object_inline with SYSFAST_INLINE, where every sysfast_getsizeof
+ * above is the inline form of <sysfast/static/object.h>. The case below
+ * also runs both forms side by side, (sysfast_getsizeof) being the
+ * library's function in either build, on every outcome, with and without
+ * a pending error and before and after sysfast_init, and asserts that
+ * they return, store and leave the same, calling sizeof_fn once each.
+ */
+#ifdef SYSFAST_INLINE
+#ifndef sysfast_getsizeof
+#error "SYSFAST_INLINE did not switch sysfast_getsizeof to the inline form"
+#endif
+#endif
+
+static unsigned counted_calls;
+
+static int sizeof_counted(const sysfast_object *self, int64_t *size)
+{
+	counted_calls++;
+	*size = ((const struct blob *)self)->size;
+	return 0;
+}
+
+/* What one call did: its return, *size, the error it left and how many
+ * times sizeof_fn ran. */
+struct getsizeof_outcome {
+	int rc;
+	size_t size;
+	const sysfast_exc_type *err;
+	char msg[SYSFAST_ERR_MSG_MAX + 1];
+	unsigned calls;
+};
+
+/* Runs one form on (o, size_p) with `pending` set first (NULL: none);
+ * size_p NULL passes NULL, else the form writes into a fresh
+ * SIZE_UNTOUCHED. Leaves the error clear. */
+static void run_form(bool inline_form, const sysfast_object *o, bool null_size,
+                     const sysfast_exc_type *pending, struct getsizeof_outcome *out)
+{
+	size_t size = SIZE_UNTOUCHED;
+
+	if (pending)
+		sysfast_err_set(pending, "pending");
+	counted_calls = 0;
+	seen_by_sizeof = NULL;
+	out->rc = inline_form ? sysfast_getsizeof(o, null_size ? NULL : &size)
+	                      : (sysfast_getsizeof)(o, null_size ? NULL : &size);
+	out->calls = counted_calls;
+	out->size = size;
+	out->err = sysfast_err_occurred();
+	snprintf(out->msg, sizeof(out->msg), "%s", out->err ? sysfast_err_message() : "");
+	sysfast_err_clear();
+}
+
+static void assert_forms_agree(const char *what, const sysfast_object *o, bool null_size,
+                               const sysfast_exc_type *pending)
+{
+	struct getsizeof_outcome fn, in;
+
+	run_form(false, o, null_size, pending, &fn);
+	run_form(true, o, null_size, pending, &in);
+	if (fn.rc != in.rc || fn.size != in.size || fn.err != in.err || strcmp(fn.msg, in.msg) != 0
+	    || fn.calls != in.calls)
+		fail_msg("%s (pending %s): function rc %d size %zu %s '%s' calls %u; "
+		         "inline rc %d size %zu %s '%s' calls %u",
+		         what, pending ? sysfast_exc_type_name(pending) : "none", fn.rc, fn.size,
+		         fn.err ? sysfast_exc_type_name(fn.err) : "-", fn.msg, fn.calls, in.rc,
+		         in.size, in.err ? sysfast_exc_type_name(in.err) : "-", in.msg, in.calls);
+	/* A success keeps the pending error; a failure replaces it. */
+	if (pending && fn.rc == 0)
+		assert_ptr_equal(fn.err, pending);
+}
+
+static void test_inline_form_and_function_agree_on_every_outcome(void **state)
+{
+	static const sysfast_type counted = {"counted", 0, sizeof_counted, NULL};
+	static const sysfast_type gc_counted = {"gccounted", SYSFAST_TYPE_GC, sizeof_counted, NULL};
+	const sysfast_type raiser = {"raiser", 0, sizeof_raises_runtime_error, NULL};
+	const sysfast_type silent = {"silent", 0, sizeof_fails_silently, NULL};
+	const sysfast_type seven = {"seven", 0, sizeof_returns_7_silently, NULL};
+	const sysfast_type leaky = {"leaky", 0, sizeof_succeeds_with_error_left, NULL};
+	const sysfast_type leakytype = {"leakytype", 0, sizeof_succeeds_with_type_error_left, NULL};
+	const sysfast_type typeerr = {"typeerr", 0, sizeof_raises_type_error, NULL};
+	const sysfast_type negative = {"negative", 0, sizeof_negative, NULL};
+	const sysfast_type records = {"records", 0, sizeof_records_pending_error, NULL};
+	const sysfast_type unnamed = {NULL, 0, NULL, NULL};
+	char long_name[151];
+	const sysfast_type long_named = {long_name, 0, NULL, NULL};
+	struct blob b40 = {{&counted}, 40}, g40 = {{&gc_counted}, 40}, b0 = {{&counted}, 0},
+	            g0 = {{&gc_counted}, 0}, bmax = {{&counted}, INT64_MAX},
+	            gmax = {{&gc_counted}, INT64_MAX}, bneg = {{&counted}, -1},
+	            gmin = {{&gc_counted}, INT64_MIN};
+	sysfast_object o_raiser = {&raiser}, o_silent = {&silent}, o_seven = {&seven},
+	               o_leaky = {&leaky}, o_leakytype = {&leakytype}, o_typeerr = {&typeerr},
+	               o_negative = {&negative}, o_records = {&records},
+	               o_nosizeof = {&no_sizeof_type}, o_unnamed = {&unnamed},
+	               o_long = {&long_named}, o_nulltype = {NULL};
+	const struct {
+		const char *what;
+		const sysfast_object *o;
+		bool null_size;
+	} cases[] = {
+	    {"size 40", &b40.base, false},
+	    {"GC, size 40", &g40.base, false},
+	    {"size 0", &b0.base, false},
+	    {"GC, size 0", &g0.base, false},
+	    {"INT64_MAX", &bmax.base, false},
+	    {"GC, INT64_MAX", &gmax.base, false},
+	    {"size -1", &bneg.base, false},
+	    {"GC, INT64_MIN", &gmin.base, false},
+	    {"sizeof_fn raises", &o_raiser, false},
+	    {"sizeof_fn returns -1 silently", &o_silent, false},
+	    {"sizeof_fn returns 7 silently", &o_seven, false},
+	    {"sizeof_fn returns 0 with an error", &o_leaky, false},
+	    {"sizeof_fn returns 0 with a TypeError", &o_leakytype, false},
+	    {"sizeof_fn raises TypeError", &o_typeerr, false},
+	    {"negative size", &o_negative, false},
+	    {"sizeof_fn sees the pending error", &o_records, false},
+	    {"no sizeof_fn", &o_nosizeof, false},
+	    {"no sizeof_fn, unnamed type", &o_unnamed, false},
+	    {"no sizeof_fn, 150-byte name", &o_long, false},
+	    {"NULL type", &o_nulltype, false},
+	    {"NULL object", NULL, false},
+	    {"NULL size", &b40.base, true},
+	    {"NULL object and size", NULL, true},
+	};
+	const sysfast_exc_type *pendings[] = {NULL, sysfast_OSError, sysfast_TypeError};
+
+	(void)state;
+	memset(long_name, 'n', 150);
+	long_name[150] = '\0';
+	for (int round = 0; round < 3; round++) {
+		/* Round 0 initialised, 1 after sysfast_fini, 2 after a new
+		 * sysfast_init. */
+		if (round == 1)
+			sysfast_fini();
+		if (round == 2)
+			assert_int_equal(sysfast_init(), 0);
+		for (size_t p = 0; p < sizeof(pendings) / sizeof(pendings[0]); p++)
+			for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+				assert_forms_agree(cases[i].what, cases[i].o, cases[i].null_size,
+				                   pendings[p]);
+	}
+	/* The first round of the usual case did reach sizeof_fn, and
+	 * hid the pending error from it. */
+	{
+		struct getsizeof_outcome out;
+
+		run_form(true, &b40.base, false, NULL, &out);
+		assert_int_equal(out.rc, 0);
+		assert_int_equal(out.size, 40);
+		assert_int_equal(out.calls, 1);
+		run_form(true, &g40.base, false, NULL, &out);
+		assert_int_equal(out.size, 40 + SYSFAST_GC_HEADER_SIZE);
+		run_form(true, &o_records, false, sysfast_OSError, &out);
+		assert_int_equal(out.rc, 0);
+		assert_null(seen_by_sizeof);
+		assert_ptr_equal(out.err, sysfast_OSError);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup(fn, runtime_up)
 
 int main(void)
@@ -1014,6 +1178,7 @@ int main(void)
 	    T(test_null_size_pointer_gives_value_error),
 	    T(test_pending_error_is_hidden_from_sizeof_fn_and_kept),
 	    T(test_pending_error_is_replaced_on_failure),
+	    T(test_inline_form_and_function_agree_on_every_outcome),
 #ifdef TESTUTIL_HEAP_PROBE
 	    T(test_getsizeof_never_allocates_on_success_or_failure),
 #endif

@@ -61,7 +61,14 @@ enum { SYSFAST_TYPE_GC = 1u << 0 };
  * - sysfast_ValueError "__sizeof__() should return >= 0" for a negative size;
  * - sysfast_OverflowError when size plus header does not fit in size_t;
  * - sysfast_SystemError before sysfast_init.
- * Thread-safe as far as sizeof_fn is. Never allocates. */
+ * Thread-safe as far as sizeof_fn is. Never allocates.
+ *
+ * Defining SYSFAST_INLINE before including any libsysfast header gives
+ * the inline form (<sysfast/static/object.h>): the usual call - no error
+ * pending, sizeof_fn succeeding - runs at the call site, the rest in the
+ * library. It is faster, ties the program to this version's internal
+ * symbols (docs/building.md, "Inline dispatch"), and behaves
+ * identically. */
 SYSFAST_API int sysfast_getsizeof(const sysfast_object *o, size_t *size);
 
 /* sys.getsizeof(o, default): sysfast_getsizeof, except that where it would
@@ -89,5 +96,9 @@ SYSFAST_API int sysfast_deepsizeof(const sysfast_object *o, size_t *size);
 SYSFAST_API size_t sysfast_alloc_usable_size(const void *p);
 
 SYSFAST_END_DECLS
+
+#ifdef SYSFAST_INLINE
+#include <sysfast/static/object.h>
+#endif
 
 #endif /* SYSFAST_OBJECT_H */
