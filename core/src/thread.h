@@ -78,7 +78,7 @@ struct sysfast__thread {
 	 * sysfast__name_cache_get). */
 	const struct sysfast__event_node *name_cache[SYSFAST__NAME_CACHE];
 	/* This thread's sysfast__audit_tls (the error type, the tracing
-	 * word, the frame a callback runs for and the interpreter's view),
+	 * counter and set bits, the frame a callback runs for and the interpreter's view),
 	 * so that sysfast_fini can reset the view of other threads and the
 	 * setters can write which callbacks another thread has. */
 	struct sysfast__audit_thread *hot;

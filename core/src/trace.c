@@ -12,15 +12,16 @@
  *
  * The tracer and profiler are guarded by a small spinlock, as the
  * all-threads setters write them from other threads. The thread layer's
- * tracing word (<sysfast/static/thread.h>) holds the suspension counter
+ * hot state (<sysfast/static/thread.h>) holds the suspension counter
  * that the audit dispatch already keeps (CPython's tstate->tracing) and
- * which of tracer and profiler are set; "is there anything to call?" is
- * one load of it, through the thread layer's accessors. With nothing to
- * call, a frame event is that load and the chain's push or pop.
+ * `trace_set`, which of tracer and profiler are set; "is there anything
+ * to call?" is a test of both, through the thread layer's accessors. With
+ * nothing to call, a frame event is that test and the chain's push or
+ * pop.
  *
  * The events that go to the frame's local tracer (line, opcode,
- * exception, return) need no more than that word: whether a global
- * tracer is set is in it, and the local tracer is in the frame. They are
+ * exception, return) need no more than that test: whether a global
+ * tracer is set is in `trace_set`, and the local tracer is in the frame. They are
  * delivered by sysfast__frame_local_event (<sysfast/static/trace.h>),
  * which the inline sysfast_frame_line runs too; `call` and the profiler's
  * events read the callbacks themselves.
@@ -28,8 +29,8 @@
  * Memory ordering: `trace_set` is written with relaxed atomic stores under
  * the owner's spinlock, together with the tracer and profiler, and read by
  * the owner with a relaxed atomic load, outside the lock. A stale read
- * only delays the owner's view by an event or two. Whenever the word says
- * "set", the owner reads the tracer or profiler it calls as the reader of a
+ * only delays the owner's view by an event or two. Whenever `trace_set`
+ * says "set", the owner reads the tracer or profiler it calls as the reader of a
  * sequence lock (`seq`, odd while a writer is at work: retry if it was odd
  * or changed), so a pair (fn, data) is never torn and an event costs no
  * atomic read-modify-write to read them. See docs/architecture.md,
@@ -43,8 +44,8 @@
 
 enum { TRACER = SYSFAST__TRACE_SET_TRACER, PROFILER = SYSFAST__TRACE_SET_PROFILER };
 
-/* Tracing is active on the calling thread: trace.h's test (one load of
- * the counter and the set bits), which the call sites inline too. */
+/* Tracing is active on the calling thread: trace.h's test (the counter
+ * and the set bits), which the call sites inline too. */
 static inline bool active(void)
 {
 	return sysfast__thread_trace_active();
@@ -495,7 +496,7 @@ static __attribute__((noinline)) int local_event(sysfast_frame *f, sysfast_trace
 }
 
 /* The tracer's part of every other event: the frame's local tracer, while
- * a global one is set (the word says so: the tracer itself is not read)
+ * a global one is set (`trace_set` says so: the tracer itself is not read)
  * and tracing is not suspended. */
 static inline int trace_local(sysfast_frame *f, sysfast_trace_what what, const sysfast_arg *arg)
 {

@@ -7,10 +7,8 @@
  * What every fast path reads of the calling thread is one small struct in
  * initial-exec (or descriptor) TLS, owned by the library's thread layer.
  * The audit dispatch reads the view and the error; the tracing fast paths
- * read the suspension counter and the set bits as one word. Other code
- * goes through the accessors below, not through the word's layout: the
- * thread layer (this header) is the only one that knows the two halves
- * share a word.
+ * read the suspension counter and the set bits. Other code goes through
+ * the accessors below, never through the fields.
  */
 #ifndef SYSFAST_STATIC_THREAD_H
 #define SYSFAST_STATIC_THREAD_H
@@ -33,22 +31,19 @@ struct sysfast__audit_thread {
 	const struct sysfast__audit_view *view;
 	/* The pending error's type (the error indicator); NULL when clear. */
 	const sysfast_exc_type *err;
-	/* The thread's tracing word. Read it, and write the counter, only
-	 * through the accessors below. */
-	union {
-		struct {
-			/* >0 while tracing and profiling are suspended
-			 * (inside a tracer, a profiler or a hook without
-			 * SYSFAST_HOOK_CANTRACE). Only the owner writes it. */
-			unsigned tracing;
-			/* Which of the thread's tracer and profiler are
-			 * set (SYSFAST__TRACE_SET_*). Other threads write it
-			 * too (the all-threads setters), atomically. */
-			unsigned trace_set;
-		};
-		/* Both, so that "set and not suspended" is one load. */
-		uint64_t trace_word;
-	};
+	/* >0 while tracing and profiling are suspended (inside a tracer, a
+	 * profiler or a hook without SYSFAST_HOOK_CANTRACE): CPython's
+	 * tstate->tracing. Only the owner reads or writes it. */
+	unsigned tracing;
+	/* Which of the thread's tracer and profiler are set
+	 * (SYSFAST__TRACE_SET_*). Other threads write it too (the
+	 * all-threads setters), so it is read and written atomically. Two
+	 * fields, not one 64-bit word read in one load: the counter is
+	 * stored as 32 bits around every callback and hook, and a 64-bit
+	 * load of a word whose half was just stored cannot be served from
+	 * the store buffer (a store-forwarding stall, ~10 cycles, on every
+	 * traced event). */
+	unsigned trace_set;
 	/* The frame whose tracer or profiler runs (NULL outside them) and
 	 * the chain's head when it started: sysfast_frame_current gives
 	 * `current` until the callback enters frames of its own. Only the
@@ -57,10 +52,6 @@ struct sysfast__audit_thread {
 	 * then already the answer. */
 	struct sysfast_frame *current, *current_top;
 };
-
-#ifndef __cplusplus
-_Static_assert(sizeof(unsigned) == 4, "the tracing word is two 32-bit halves");
-#endif
 
 SYSFAST_API extern __thread struct sysfast__audit_thread sysfast__audit_tls;
 
@@ -86,6 +77,8 @@ static inline void sysfast__tracing_resume(struct sysfast__audit_thread *th, uns
 	th->tracing = depth;
 }
 
+/* ---- which callbacks are set ---- */
+
 /* Stores which callbacks thread `th` has (any thread may call it, under
  * that thread's trace lock). */
 static inline void sysfast__tracing_store_set(struct sysfast__audit_thread *th, unsigned set)
@@ -93,41 +86,27 @@ static inline void sysfast__tracing_store_set(struct sysfast__audit_thread *th, 
 	__atomic_store_n(&th->trace_set, set, __ATOMIC_RELAXED);
 }
 
-/* The word, one relaxed load: its `tracing` half in the low 32 bits and
- * `trace_set` in the high ones, whatever the byte order. */
-static inline uint64_t sysfast__tracing_word(void)
-{
-	uint64_t w = __atomic_load_n(&sysfast__audit_tls.trace_word, __ATOMIC_RELAXED);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return w;
-#else
-	return (w >> 32) | (w << 32);
-#endif
-}
-
-/* Whether tracing is active on the calling thread: a tracer or profiler
- * set and the counter at 0. One relaxed load of the word. */
-static inline bool sysfast__thread_trace_active(void)
-{
-	uint64_t w = sysfast__tracing_word();
-
-	return (w & UINT64_C(0xffffffff)) == 0 && w != 0;
-}
-
 /* Which callbacks the calling thread has (SYSFAST__TRACE_SET_*), whether
  * or not tracing is suspended. */
 static inline unsigned sysfast__thread_trace_set(void)
 {
-	return (unsigned)(sysfast__tracing_word() >> 32);
+	return __atomic_load_n(&sysfast__audit_tls.trace_set, __ATOMIC_RELAXED);
+}
+
+/* Whether tracing is active on the calling thread: a tracer or profiler
+ * set and the counter at 0. Two loads from one cache line. */
+static inline bool sysfast__thread_trace_active(void)
+{
+	return sysfast__audit_tls.tracing == 0 && sysfast__thread_trace_set() != 0;
 }
 
 /* Whether a tracer is set and not suspended: the events that go only to
- * tracers (line, opcode, exception) test this, one load and one compare. */
+ * tracers (line, opcode, exception) test this, with one branch. */
 static inline bool sysfast__thread_tracer_active(void)
 {
-	const uint64_t tracer = (uint64_t)SYSFAST__TRACE_SET_TRACER << 32;
-
-	return (sysfast__tracing_word() & (tracer | UINT64_C(0xffffffff))) == tracer;
+	return (sysfast__audit_tls.tracing
+	        | (~sysfast__thread_trace_set() & SYSFAST__TRACE_SET_TRACER))
+	       == 0;
 }
 
 SYSFAST_END_DECLS

@@ -8,7 +8,7 @@
  * more than the test it would make there, so with SYSFAST_INLINE the
  * usual case is tested at the call site, as the inline SYSFAST_AUDIT
  * does: the macros below (function-like macros with the functions' own
- * names, as C libraries do for getc) read the thread's tracing word, push
+ * names, as C libraries do for getc) test the thread's tracing state, push
  * or pop the thread's frame chain, and call the library only when tracing
  * is active or the frame is NULL (for the error). sysfast_frame_line goes
  * further: it delivers `line` to the frame's local tracer itself, through
