@@ -94,19 +94,22 @@ static inline unsigned sysfast__thread_trace_set(void)
 }
 
 /* Whether tracing is active on the calling thread: a tracer or profiler
- * set and the counter at 0. Two loads from one cache line. */
+ * set and the counter at 0. The set bits first: with nothing set, the
+ * usual case, that is one load and one branch, and the counter is not
+ * read. */
 static inline bool sysfast__thread_trace_active(void)
 {
-	return sysfast__audit_tls.tracing == 0 && sysfast__thread_trace_set() != 0;
+	return SYSFAST_UNLIKELY(sysfast__thread_trace_set() != 0)
+	       && sysfast__audit_tls.tracing == 0;
 }
 
 /* Whether a tracer is set and not suspended: the events that go only to
- * tracers (line, opcode, exception) test this, with one branch. */
+ * tracers (line, opcode, exception) test this; with no tracer set, one
+ * load and one branch. */
 static inline bool sysfast__thread_tracer_active(void)
 {
-	return (sysfast__audit_tls.tracing
-	        | (~sysfast__thread_trace_set() & SYSFAST__TRACE_SET_TRACER))
-	       == 0;
+	return SYSFAST_UNLIKELY(sysfast__thread_trace_set() & SYSFAST__TRACE_SET_TRACER)
+	       && sysfast__audit_tls.tracing == 0;
 }
 
 SYSFAST_END_DECLS
