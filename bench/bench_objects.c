@@ -29,6 +29,12 @@
  * these events from inside its eval loop, with no C entry point to time
  * alone: no baseline.
  *
+ * sysfast/trace/line/local: sysfast_frame_line() of an entered frame
+ * whose no-op local tracer gets the `line` event (a global tracer set):
+ * one delivered event, in the inline form. .../local_call: the same
+ * through the exported function. CPython's counterpart is inside its
+ * eval loop too; bench_scale.c's trace/overhead compares the two.
+ *
  * The hash of the intern and event tables (SipHash-1-3 under a per-process
  * key; XXH3 with a per-process seed before):
  *
@@ -152,6 +158,47 @@ static void bm_enter_leave(sysfast_bench_state *st)
 		SYSFAST_BENCH_CONSUME(acc, rc);
 	}
 	sysfast_bench_expect_zero(st, acc, "a frame event failed");
+}
+
+static int bench_trace_noop(void *data, sysfast_frame *frame, sysfast_trace_what what,
+                            const sysfast_arg *arg)
+{
+	(void)arg;
+	*(volatile unsigned *)data += (unsigned)what;
+	if (what == SYSFAST_TRACE_CALL)
+		sysfast_frame_set_local_tracer(frame, bench_trace_noop, data);
+	return 0;
+}
+
+static void setup_tracer(sysfast_bench_state *st)
+{
+	static unsigned events;
+
+	setup_held(st);
+	if (sysfast_settrace(bench_trace_noop, &events) != 0)
+		sysfast_bench_skip(st, sysfast_err_message());
+}
+
+/* One `line` event delivered to the frame's no-op local tracer: inline
+ * (this file's SYSFAST_INLINE form), or through the exported function
+ * when the argument is set. */
+static void bm_line_local(sysfast_bench_state *st)
+{
+	bool exported = sysfast_bench_arg(st) != NULL;
+	sysfast_frame f;
+	int acc, line = 0;
+
+	sysfast_frame_init(&f, "f", "bench.py", 1);
+	acc = sysfast_frame_enter(&f);
+	SYSFAST_BENCH_LOOP(st)
+	{
+		int rc = exported ? (sysfast_frame_line)(&f, ++line & 1023)
+		                  : sysfast_frame_line(&f, ++line & 1023);
+
+		SYSFAST_BENCH_CONSUME(acc, rc);
+	}
+	acc |= sysfast_frame_leave(&f, NULL);
+	sysfast_bench_expect_zero(st, acc || f.local.fn == NULL, "a line event failed");
 }
 
 /* ---- the tables' hash ---- */
@@ -404,6 +451,10 @@ void bench_objects_register(void)
 	reg("sysfast/trace/enter_leave/none", bm_enter_leave);
 	sysfast_bench_register("sysfast/trace/enter_leave/profiler", bm_enter_leave,
 	                       &(sysfast_bench_options){.setup = setup_profiler});
+	sysfast_bench_register("sysfast/trace/line/local", bm_line_local,
+	                       &(sysfast_bench_options){.setup = setup_tracer});
+	sysfast_bench_register("sysfast/trace/line/local_call", bm_line_local,
+	                       &(sysfast_bench_options){.setup = setup_tracer, .arg = "exported"});
 
 	static const struct {
 		const char *suffix;

@@ -963,6 +963,34 @@ static size_t sf_traced_calls(void *c, size_t n)
 	return bad;
 }
 
+/* The same calls through the inline forms of the frame calls
+ * (SYSFAST_INLINE, <sysfast/static/trace.h>), which deliver `line` at the
+ * call site. Only this function uses them: the rest of the file keeps the
+ * default forms (and the default SYSFAST_AUDIT). */
+#define SYSFAST_INLINE 1
+#include <sysfast/static/trace.h>
+
+static size_t sf_traced_calls_inline(void *c, size_t n)
+{
+	size_t lines = *(const size_t *)c, bad = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		sysfast_frame f;
+
+		sysfast_frame_init(&f, "f", "scale.py", 1);
+		bad += sysfast__frame_enter_fast(&f) != 0;
+		for (size_t l = 0; l < lines; l++)
+			bad += sysfast__frame_line_fast(&f, (int)l + 2) != 0;
+		bad += sysfast__frame_leave_fast(&f, NULL) != 0;
+	}
+	return bad;
+}
+#undef sysfast_frame_enter
+#undef sysfast_frame_leave
+#undef sysfast_frame_line
+#undef sysfast_tracing_active
+#undef SYSFAST_INLINE
+
 static PyObject *py_traced_fn;
 
 static size_t py_traced_calls(void *c, size_t n)
@@ -1008,12 +1036,13 @@ static PyObject *py_make_fn(size_t lines)
  * lines per call (call, the lines and return reach it): CPU time of calls
  * traced minus untraced, over the events, the two interleaved per
  * repetition. CPython: PyEval_SetTrace with a C function on a Python
- * function of as many lines, called from C. */
-static void point_trace(bool py, size_t lines)
+ * function of as many lines, called from C. libsysfast twice: the frame
+ * calls in their default form ("sysfast") and inline ("sysfast-inline"). */
+static void point_trace(bool py, bool inl, size_t lines)
 {
-	const char *impl = py ? "cpython" : "sysfast";
+	const char *impl = py ? "cpython" : inl ? "sysfast-inline" : "sysfast";
 	double v[MAX_REPS], plain[MAX_REPS], traced[MAX_REPS];
-	batch_fn fn = py ? py_traced_calls : sf_traced_calls;
+	batch_fn fn = py ? py_traced_calls : inl ? sf_traced_calls_inline : sf_traced_calls;
 	size_t n, iters;
 
 	if (!(py ? py_up() : sf_up()) || (py && !(py_traced_fn = py_make_fn(lines)))) {
@@ -1062,7 +1091,8 @@ enum point_kind {
 	P_INTERPS,
 	P_DEEP,
 	P_THREADS,
-	P_TRACE
+	P_TRACE,
+	P_TRACE_INLINE
 };
 
 struct point {
@@ -1127,7 +1157,10 @@ static void run_point(const struct point *p)
 		point_threads(p->alt, thread_counts, n_thread_counts);
 		break;
 	case P_TRACE:
-		point_trace(p->alt, p->size);
+		point_trace(p->alt, false, p->size);
+		break;
+	case P_TRACE_INLINE:
+		point_trace(false, true, p->size);
 		break;
 	}
 }
@@ -1138,6 +1171,8 @@ static const char *point_impl(const struct point *p)
 	bool py_kind = p->kind == P_INTERN || p->kind == P_HOOKS || p->kind == P_HOOK_ADD
 	               || p->kind == P_INTERPS || p->kind == P_TRACE;
 
+	if (p->kind == P_TRACE_INLINE)
+		return "sysfast-inline";
 	return py_kind && p->alt ? "cpython" : "sysfast";
 }
 
@@ -1228,6 +1263,9 @@ static size_t plan(struct point *out)
 		const size_t *s = scale_full ? trace_full : trace_quick;
 		for (k = 0; k < (scale_full ? N_OF(trace_full) : N_OF(trace_quick)); k++)
 			out[n++] = (struct point){P_TRACE, "trace", py, s[k]};
+		if (!py)
+			for (k = 0; k < (scale_full ? N_OF(trace_full) : N_OF(trace_quick)); k++)
+				out[n++] = (struct point){P_TRACE_INLINE, "trace", false, s[k]};
 	}
 	out[n++] = (struct point){P_THREADS, "threads/dispatch", false, 0};
 	out[n++] = (struct point){P_THREADS, "threads/intern", true, 0};

@@ -202,17 +202,19 @@ static void check_bad_calls(struct recorder *rec, sysfast_event_id known)
 	}
 }
 
-/* Before the process's first sysfast_init (event.h): the four built-in
- * names exist as ids 1 to 4 and no other; interning a name fails with
+/* Before the process's first sysfast_init (event.h): the six built-in
+ * names exist as ids 1 to 6 and no other; interning a name fails with
  * SystemError; an audit call returns 0 and calls nothing; interning and
  * getsizeof fail with SystemError. */
 static bool ran_before;
 
 static void check_before_first_init(void)
 {
-	CHECK(sysfast_event_count() == 4);
+	CHECK(sysfast_event_count() == 6);
 	CHECK(sysfast_event_find("sys.addaudithook") == 1);
 	CHECK(sysfast_event_find("cpython._PySys_ClearAuditHooks") == 4);
+	CHECK(sysfast_event_find("sys.settrace") == 5);
+	CHECK(sysfast_event_find("sys.setprofile") == 6);
 	CHECK(sysfast_event_find("fuzz.macro") == 0);
 	CHECK(sysfast_event_intern("fuzz.macro") == 0
 	      && sysfast_err_occurred() == sysfast_SystemError);

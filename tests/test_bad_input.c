@@ -1905,7 +1905,7 @@ static const struct row rows[] = {
 	ROW(BEFORE_INIT, "sysfast_interp_add_audit_hook", "(NULL, fn, ...)", run_interp_add_not_initialized, NULL, "-1", SYSTEM_ERROR, NOT_INIT),
 	ROW(BEFORE_INIT, "sysfast_event_intern", "(\"test.bad_input.x\")", run_event_intern, "test.bad_input.x", "0", SYSTEM_ERROR, NOT_INIT),
 	ROW(BEFORE_INIT, "sysfast_event_find", "(NULL)", run_event_find, NULL, "0", NO_ERROR, NULL),
-	ROW(BEFORE_INIT, "sysfast_event_count", "() counts the four built-in events", run_event_count, NULL, "4", NO_ERROR, NULL),
+	ROW(BEFORE_INIT, "sysfast_event_count", "() counts the six built-in events", run_event_count, NULL, "6", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_event_name", "(id 0)", run_event_name_id, "0", "NULL", NO_ERROR, NULL),
 	ROW(BEFORE_INIT, "sysfast_audit", "(NULL, ...)", run_audit_null_name, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),
 	ROW(BEFORE_INIT, "sysfast_audit", "(NULL, \"i\", 1) at a call site", run_audit_null_name_site, NULL, "-1", VALUE_ERROR, "audit event name is NULL"),

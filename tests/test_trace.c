@@ -1406,6 +1406,165 @@ static void test_all_threads_setters_race_with_frame_events(void **state)
 
 #define N_FRAMES 100000
 
+/* ---- the local tracer's delivery off its usual case ---- */
+
+/* The usual case of a local event (no error pending, no callback running,
+ * the frame innermost) saves nothing; each way off it must still give
+ * the callback its frame as the current one and keep the caller's error. */
+static void test_line_for_a_frame_not_innermost_is_current_in_its_tracer(void **state)
+{
+	sysfast_frame a = frame("a"), b = frame("b");
+
+	(void)state;
+	cfg.set_local = true;
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_int_equal(sysfast_frame_line(&a, 5), 0);
+	assert_int_equal(sysfast_frame_line(&b, 6), 0);
+	assert_int_equal(n_events, 4);
+	expect(2, 'L', SYSFAST_TRACE_LINE, &a);
+	assert_ptr_equal(events[2].current, &a);
+	assert_int_equal(events[2].lineno, 5);
+	expect(3, 'L', SYSFAST_TRACE_LINE, &b);
+	assert_ptr_equal(events[3].current, &b);
+	assert_ptr_equal(sysfast_frame_current(), &b);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+}
+
+static void test_line_with_an_error_pending_hides_it_and_keeps_it(void **state)
+{
+	sysfast_frame f = frame("f");
+
+	(void)state;
+	cfg.set_local = true;
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_frame_enter(&f), 0);
+	sysfast_err_set(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_frame_line(&f, 2), 0);
+	f.trace_opcodes = true;
+	assert_int_equal(sysfast_frame_opcode(&f, 4), 0);
+	assert_int_equal(sysfast_frame_exception(&f, NULL), 0);
+	assert_int_equal(n_events, 4);
+	expect(1, 'L', SYSFAST_TRACE_LINE, &f);
+	expect(2, 'L', SYSFAST_TRACE_OPCODE, &f);
+	expect(3, 'L', SYSFAST_TRACE_EXCEPTION, &f);
+	assert_false(cfg.saw_error);
+	assert_error(sysfast_KeyboardInterrupt, "pending");
+	assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
+}
+
+/* A profiler called for a frame that is not the innermost one (so `a` is
+ * current, with b the chain's head) resumes tracing and reports a line of
+ * b, the innermost frame: b's tracer must see b as current, not a. */
+static sysfast_frame *line_frame;
+
+static int report_line(void *arg)
+{
+	(void)arg;
+	return sysfast_frame_line(line_frame, 9);
+}
+
+static void line_through_call_tracing(sysfast_frame *f, sysfast_trace_what what)
+{
+	(void)f;
+	if (what == SYSFAST_TRACE_C_CALL)
+		assert_int_equal(sysfast_call_tracing(report_line, NULL), 0);
+}
+
+static void test_line_inside_a_callback_for_another_frame_makes_its_frame_current(void **state)
+{
+	sysfast_frame a = frame("a"), b = frame("b");
+
+	(void)state;
+	cfg.set_local = true;
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_frame_enter(&a), 0);
+	assert_int_equal(sysfast_frame_enter(&b), 0);
+	assert_int_equal(sysfast_setprofile(profiler, &cfg), 0);
+	line_frame = &b;
+	cfg.also = line_through_call_tracing;
+	assert_int_equal(sysfast_frame_c_call(&a, NULL), 0);
+	cfg.also = NULL;
+	/* call a, call b (tracer), c_call a (profiler), line b (b's tracer). */
+	assert_int_equal(n_events, 4);
+	expect(2, 'P', SYSFAST_TRACE_C_CALL, &a);
+	assert_ptr_equal(events[2].current, &a);
+	expect(3, 'L', SYSFAST_TRACE_LINE, &b);
+	assert_ptr_equal(events[3].current, &b);
+	assert_int_equal(b.lineno, 9);
+	assert_ptr_equal(sysfast_frame_current(), &b);
+	assert_int_equal(sysfast_frame_leave(&b, NULL), 0);
+	assert_int_equal(sysfast_frame_leave(&a, NULL), 0);
+}
+
+static void test_local_tracer_breaking_the_rules_on_line_is_a_system_error(void **state)
+{
+	for (int zero = 0; zero < 2; zero++) {
+		sysfast_frame f = frame("f");
+
+		(void)state;
+		assert_int_equal(fresh(NULL), 0);
+		cfg.set_local = true;
+		cfg.fail_who = 'L';
+		cfg.fail_what = SYSFAST_TRACE_LINE;
+		cfg.fail_without_error = !zero;
+		cfg.zero_with_error = zero;
+		assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+		assert_int_equal(sysfast_frame_enter(&f), 0);
+		assert_int_equal(sysfast_frame_line(&f, 3), -1);
+		if (zero)
+			assert_error(
+			    sysfast_SystemError,
+			    "tracer returned 0 with an error set: ValueError: callback refused");
+		else
+			assert_error(sysfast_SystemError,
+			             "tracer returned -1 without setting an error");
+		assert_null(sysfast_gettrace().fn);
+		assert_null(f.local.fn);
+		assert_false(sysfast_tracing_active());
+		assert_int_equal(n_settrace_events, 2);
+		/* Nothing is called any more; the line is still stored. */
+		assert_int_equal(sysfast_frame_line(&f, 4), 0);
+		assert_int_equal(f.lineno, 4);
+		assert_int_equal(n_events, 2);
+		assert_int_equal(sysfast_frame_leave(&f, NULL), 0);
+	}
+}
+
+/* The setters' events are built in (ids 5 and 6): raising them interns
+ * nothing, and hooks get them by those ids and names. */
+static sysfast_event_id set_event_ids[2];
+
+static int record_set_ids(sysfast_event_id id, const char *name, const sysfast_args *a, void *u)
+{
+	(void)a, (void)u;
+	if (!strcmp(name, "sys.settrace"))
+		set_event_ids[0] = id;
+	if (!strcmp(name, "sys.setprofile"))
+		set_event_ids[1] = id;
+	return 0;
+}
+
+static void test_setter_events_are_the_built_in_ids_5_and_6(void **state)
+{
+	size_t count = sysfast_event_count();
+
+	(void)state;
+	assert_int_equal(sysfast_event_find("sys.settrace"), 5);
+	assert_int_equal(sysfast_event_find("sys.setprofile"), 6);
+	assert_string_equal(sysfast_event_name(5), "sys.settrace");
+	assert_string_equal(sysfast_event_name(6), "sys.setprofile");
+	assert_int_equal(sysfast_add_audit_hook(record_set_ids, NULL), 0);
+	assert_int_equal(sysfast_settrace(global_tracer, &n_events), 0);
+	assert_int_equal(sysfast_setprofile(NULL, NULL), 0);
+	assert_int_equal(sysfast_settrace_all_threads(NULL, NULL), 0);
+	assert_int_equal(set_event_ids[0], 5);
+	assert_int_equal(set_event_ids[1], 6);
+	assert_int_equal(sysfast_event_count(), count);
+}
+
 /* With testutil's heap probe: see testutil.h. */
 #ifdef TESTUTIL_HEAP_PROBE
 static void test_frame_events_with_nothing_set_do_not_allocate(void **state)
@@ -1496,6 +1655,14 @@ int main(void)
 	    cmocka_unit_test_setup(test_frames_a_tracer_enters_are_current_inside_it, fresh),
 	    cmocka_unit_test_setup(test_frame_current_in_a_callback_is_the_frame_it_was_called_for,
 	                           fresh),
+	    cmocka_unit_test_setup(test_line_for_a_frame_not_innermost_is_current_in_its_tracer,
+	                           fresh),
+	    cmocka_unit_test_setup(test_line_with_an_error_pending_hides_it_and_keeps_it, fresh),
+	    cmocka_unit_test_setup(
+	        test_line_inside_a_callback_for_another_frame_makes_its_frame_current, fresh),
+	    cmocka_unit_test_setup(test_local_tracer_breaking_the_rules_on_line_is_a_system_error,
+	                           fresh),
+	    cmocka_unit_test_setup(test_setter_events_are_the_built_in_ids_5_and_6, fresh),
 	    cmocka_unit_test_setup(test_enter_links_each_frame_to_its_caller, fresh),
 	    cmocka_unit_test_setup(test_chain_is_kept_with_nothing_set, fresh),
 	    cmocka_unit_test_setup(test_clearing_and_setting_mid_frame_keeps_the_chain, fresh),

@@ -627,9 +627,9 @@ static inline __attribute__((always_inline)) int call_hooks(struct sysfast__audi
 		int r;
 
 		if (cantrace && SYSFAST_UNLIKELY(e->flags & SYSFAST_HOOK_CANTRACE)) {
-			th->tracing = outer;
+			sysfast__tracing_resume(th, outer);
 			r = fn(id, name, args, e->userdata);
-			th->tracing = outer + 1;
+			sysfast__tracing_suspend(th, outer);
 		} else {
 			r = fn(id, name, args, e->userdata);
 		}
@@ -646,14 +646,14 @@ run_hooks_at(struct sysfast__audit_thread *th, const struct sysfast__hookvec *ve
 {
 	int rc;
 
-	th->tracing = outer + 1;
+	sysfast__tracing_suspend(th, outer);
 	/* Snapshots without CANTRACE hooks (nearly all) get a loop that does
 	 * not look at the flags. */
 	if (SYSFAST_LIKELY(!vec->any_cantrace))
 		rc = call_hooks(th, vec->e, id, name, args, outer, false);
 	else
 		rc = call_hooks(th, vec->e, id, name, args, outer, true);
-	th->tracing = outer;
+	sysfast__tracing_resume(th, outer);
 	return rc;
 }
 
@@ -666,7 +666,7 @@ static inline __attribute__((always_inline)) int run_hooks(struct sysfast__audit
                                                            sysfast_event_id id, const char *name,
                                                            const sysfast_args *args)
 {
-	unsigned outer = th->tracing;
+	unsigned outer = sysfast__tracing_depth(th);
 
 	if (SYSFAST_LIKELY(outer == 0))
 		return run_hooks_at(th, vec, id, name, args, 0);
@@ -743,7 +743,7 @@ dispatch_hot(const struct sysfast__audit_view *view, sysfast_event_id id, const 
 	sysfast_audit_hook fn;
 
 	/* An error pending or tracing suspended: one test for both. */
-	if (SYSFAST_UNLIKELY((uintptr_t)th->err | (uintptr_t)th->tracing))
+	if (SYSFAST_UNLIKELY((uintptr_t)th->err | (uintptr_t)sysfast__tracing_depth(th)))
 		return dispatch(view, id, name, args);
 	sysfast__read_lock();
 	vec = sysfast__rcu_load(view->slot[id]);
@@ -753,7 +753,7 @@ dispatch_hot(const struct sysfast__audit_view *view, sysfast_event_id id, const 
 	}
 	if (!name)
 		name = sysfast__event_name_unchecked(id);
-	th->tracing = 1;
+	sysfast__tracing_suspend(th, 0);
 	/* A published snapshot holds at least one hook (an event nobody
 	 * listens to has a NULL slot), so the first is called unchecked. */
 	e = vec->e;
@@ -762,13 +762,13 @@ dispatch_hot(const struct sysfast__audit_view *view, sysfast_event_id id, const 
 		int r = fn(id, name, args, e->userdata);
 
 		if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err)) {
-			th->tracing = 0;
+			sysfast__tracing_resume(th, 0);
 			sysfast__read_unlock();
 			return hook_failed(r, name);
 		}
 		fn = (++e)->fn;
 	} while (fn);
-	th->tracing = 0;
+	sysfast__tracing_resume(th, 0);
 	sysfast__read_unlock();
 	return 0;
 }
@@ -1356,7 +1356,7 @@ bool sysfast__audit_resolve(struct sysfast__site *site, const char *name)
 int sysfast__audit_failed(int r, const char *name)
 {
 	/* The inline dispatch runs only with the counter at 0. */
-	sysfast__audit_tls.tracing = 0;
+	sysfast__tracing_resume(&sysfast__audit_tls, 0);
 	sysfast__read_unlock();
 	return hook_failed(r, name);
 }
@@ -1403,19 +1403,22 @@ static int call_global_hooks(struct sysfast__audit_thread *th, const struct sysf
                              sysfast_event_id id)
 {
 	const char *name = sysfast__event_name_unchecked(id);
-	unsigned outer = th->tracing;
+	unsigned outer = sysfast__tracing_depth(th);
 	int rc = 0;
 
 	for (size_t i = 0; i < vec_head(vec)->n_global && rc == 0; i++) {
 		const struct sysfast__hook_entry *e = &vec->e[i];
 		int r;
 
-		th->tracing = e->flags & SYSFAST_HOOK_CANTRACE ? outer : outer + 1;
+		if (e->flags & SYSFAST_HOOK_CANTRACE)
+			sysfast__tracing_resume(th, outer);
+		else
+			sysfast__tracing_suspend(th, outer);
 		r = e->fn(id, name, &no_args, e->userdata);
 		if (r != 0 || th->err)
 			rc = hook_failed(r, name);
 	}
-	th->tracing = outer;
+	sysfast__tracing_resume(th, outer);
 	return rc;
 }
 

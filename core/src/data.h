@@ -145,7 +145,9 @@ size_t sysfast__event_index_blocks(void);
 	X(SYSFAST__EV_ADDAUDITHOOK, "sys.addaudithook")                                            \
 	X(SYSFAST__EV_INTERP_NEW, "cpython.PyInterpreterState_New")                                \
 	X(SYSFAST__EV_INTERP_CLEAR, "cpython.PyInterpreterState_Clear")                            \
-	X(SYSFAST__EV_CLEAR_HOOKS, "cpython._PySys_ClearAuditHooks")
+	X(SYSFAST__EV_CLEAR_HOOKS, "cpython._PySys_ClearAuditHooks")                               \
+	X(SYSFAST__EV_SETTRACE, "sys.settrace")                                                    \
+	X(SYSFAST__EV_SETPROFILE, "sys.setprofile")
 
 enum sysfast__builtin_event {
 	SYSFAST__EV_NONE, /* ids start at 1 */

@@ -47,7 +47,8 @@ struct sysfast__error {
  * which other threads write (the all-threads setters, sysfast_fini); the
  * rest is the owning thread's alone. The frame chain is not here: its
  * head is sysfast__frame_top (trace.h), which trace.h's inline paths
- * reach and no other thread touches. */
+ * reach and no other thread touches; nor is the frame a callback runs
+ * for, which they read too (sysfast__audit_tls.current). */
 struct sysfast__trace {
 	unsigned char lock; /* a spinlock: held for a few stores at a time */
 	/* Even when tracer and profiler are stable, odd while a writer (who
@@ -55,10 +56,6 @@ struct sysfast__trace {
 	 * as a sequence lock's reader. */
 	unsigned seq;
 	sysfast_tracer tracer, profiler;
-	/* The frame whose callback runs (NULL outside callbacks) and the
-	 * chain's head when that callback started: sysfast_frame_current
-	 * gives `current` until the callback enters frames of its own. */
-	sysfast_frame *current, *current_top;
 	struct {
 		const sysfast_frame *frame;
 		int offset;
@@ -81,8 +78,9 @@ struct sysfast__thread {
 	 * sysfast__name_cache_get). */
 	const struct sysfast__event_node *name_cache[SYSFAST__NAME_CACHE];
 	/* This thread's sysfast__audit_tls (the error type, the tracing
-	 * counter and the interpreter's view), so that sysfast_fini can
-	 * reset the view of other threads. */
+	 * counter and set bits, the frame a callback runs for and the interpreter's view),
+	 * so that sysfast_fini can reset the view of other threads and the
+	 * setters can write which callbacks another thread has. */
 	struct sysfast__audit_thread *hot;
 	struct sysfast__trace trace;
 	/* On sysfast__threads, under sysfast__lock. */

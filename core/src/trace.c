@@ -11,20 +11,26 @@
  * them inline.
  *
  * The tracer and profiler are guarded by a small spinlock, as the
- * all-threads setters write them from other threads. In
- * sysfast__audit_tls sit two 32-bit words side by side: the suspension
- * counter that the audit dispatch already keeps (CPython's
- * tstate->tracing) and `trace_set`, which of tracer and profiler are set.
- * "Is there anything to call?" is one 64-bit load of both: set bits and a
- * zero counter. With nothing to call, a frame event is that load and the
- * chain's push or pop; the audit dispatch, which only writes the counter,
- * is unchanged.
+ * all-threads setters write them from other threads. The thread layer's
+ * hot state (<sysfast/static/thread.h>) holds the suspension counter
+ * that the audit dispatch already keeps (CPython's tstate->tracing) and
+ * `trace_set`, which of tracer and profiler are set; "is there anything
+ * to call?" is a test of both, through the thread layer's accessors. With
+ * nothing to call, a frame event is that test and the chain's push or
+ * pop.
+ *
+ * The events that go to the frame's local tracer (line, opcode,
+ * exception, return) need no more than that test: whether a global
+ * tracer is set is in `trace_set`, and the local tracer is in the frame. They are
+ * delivered by sysfast__frame_local_event (<sysfast/static/trace.h>),
+ * which the inline sysfast_frame_line runs too; `call` and the profiler's
+ * events read the callbacks themselves.
  *
  * Memory ordering: `trace_set` is written with relaxed atomic stores under
  * the owner's spinlock, together with the tracer and profiler, and read by
  * the owner with a relaxed atomic load, outside the lock. A stale read
- * only delays the owner's view by an event or two. Whenever the word says
- * "set", the owner reads the tracer and profiler as the reader of a
+ * only delays the owner's view by an event or two. Whenever `trace_set`
+ * says "set", the owner reads the tracer or profiler it calls as the reader of a
  * sequence lock (`seq`, odd while a writer is at work: retry if it was odd
  * or changed), so a pair (fn, data) is never torn and an event costs no
  * atomic read-modify-write to read them. See docs/architecture.md,
@@ -32,18 +38,14 @@
  */
 #include <sched.h>
 
+#include <sysfast/static/trace.h>
+
 #include "dispatch.h"
 
-_Static_assert(offsetof(struct sysfast__audit_thread, trace_set)
-                       == offsetof(struct sysfast__audit_thread, tracing) + sizeof(unsigned)
-                   && offsetof(struct sysfast__audit_thread, tracing) % 8 == 0
-                   && sizeof(unsigned) == 4,
-               "tracing and trace_set must form one aligned 64-bit word");
+enum { TRACER = SYSFAST__TRACE_SET_TRACER, PROFILER = SYSFAST__TRACE_SET_PROFILER };
 
-enum { TRACER = 1u, PROFILER = 2u };
-
-/* Tracing is active on the calling thread: trace.h's test (one load of
- * the counter and the set bits), which the call sites inline too. */
+/* Tracing is active on the calling thread: trace.h's test (the counter
+ * and the set bits), which the call sites inline too. */
 static inline bool active(void)
 {
 	return sysfast__thread_trace_active();
@@ -90,7 +92,7 @@ static void state_set(struct sysfast__thread *t, unsigned which, sysfast_trace_f
 	__atomic_store_n(&slot(s, which)->data, fn ? data : NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->seq, q + 2, __ATOMIC_RELEASE);
 	set = (s->tracer.fn ? TRACER : 0) | (s->profiler.fn ? PROFILER : 0);
-	__atomic_store_n(&t->hot->trace_set, set, __ATOMIC_RELAXED);
+	sysfast__tracing_store_set(t->hot, set);
 	state_unlock(s);
 }
 
@@ -128,15 +130,18 @@ void sysfast__trace_reset_all(void)
 
 /* ---- setters ---- */
 
-static const char *event_of(unsigned which)
+/* The audit event of a setter: built in (data.h), so raising it interns
+ * nothing and cannot fail for want of memory. */
+static int audit_setter(unsigned which)
 {
-	return which == TRACER ? "sys.settrace" : "sys.setprofile";
+	return sysfast_audit_args(which == TRACER ? SYSFAST__EV_SETTRACE : SYSFAST__EV_SETPROFILE,
+	                          NULL);
 }
 
 /* settrace / setprofile on the calling thread, the audit event first. */
 static int set_own(struct sysfast__thread *t, unsigned which, sysfast_trace_fn fn, void *data)
 {
-	if (sysfast_audit(event_of(which), NULL) < 0)
+	if (audit_setter(which) < 0)
 		return -1;
 	state_set(t, which, fn, data);
 	return 0;
@@ -238,7 +243,7 @@ static int set_all(unsigned which, sysfast_trace_fn fn, void *data)
 		if (!t)
 			break;
 		done = t->trace.serial;
-		if (sysfast_audit(event_of(which), NULL) < 0) {
+		if (audit_setter(which) < 0) {
 			if (!failed)
 				sysfast__err_save(&first);
 			else
@@ -282,10 +287,10 @@ int sysfast_call_tracing(int (*fn)(void *arg), void *arg)
 		return -1;
 	}
 	th = &sysfast__audit_tls;
-	outer = th->tracing;
-	th->tracing = 0;
+	outer = sysfast__tracing_depth(th);
+	sysfast__tracing_resume(th, 0);
 	r = fn(arg);
-	th->tracing = outer;
+	sysfast__tracing_resume(th, outer);
 	return r;
 }
 
@@ -342,13 +347,15 @@ void sysfast_frame_set_local_tracer(sysfast_frame *f, sysfast_trace_fn fn, void 
 
 sysfast_frame *sysfast_frame_current(void)
 {
-	const struct sysfast__trace *s = &sysfast__tls.trace;
+	const struct sysfast__audit_thread *th = &sysfast__audit_tls;
 
 	/* The frame whose callback runs, unless the callback has entered
 	 * frames of its own since it started (a tracer the runtime runs as
-	 * code of its own): then, as sys._getframe() in a tracer, theirs. */
-	if (s->current && sysfast__frame_top == s->current_top)
-		return s->current;
+	 * code of its own): then, as sys._getframe() in a tracer, theirs.
+	 * `current` is NULL also while a callback runs for the innermost
+	 * frame outside any other (invoke): the head is that frame. */
+	if (th->current && sysfast__frame_top == th->current_top)
+		return th->current;
 	return sysfast__frame_top;
 }
 
@@ -363,35 +370,12 @@ int sysfast_frame_offset(const sysfast_frame *f)
 	return s->offsets[i].frame == f ? s->offsets[i].offset : -1;
 }
 
-/* Calls one tracer or profiler for f: tracing suspended, the caller's
- * pending error hidden and kept on success, f current. Returns 0, or -1
- * with the callback's error (made a SystemError if it broke the rules). */
-static int invoke(struct sysfast__thread *t, sysfast_tracer cb, sysfast_frame *f,
-                  sysfast_trace_what what, const sysfast_arg *arg, const char *role)
+/* A callback returned r, and r is not 0 or an error is set: -1, with the
+ * callback's error, made a SystemError if it broke the rules. */
+static __attribute__((noinline, cold)) int callback_failed(int r, const char *role)
 {
-	struct sysfast__audit_thread *th = &sysfast__audit_tls;
-	struct sysfast__trace *s = &t->trace;
-	sysfast_frame *prev = s->current, *prev_top = s->current_top;
-	struct sysfast__error saved;
-	bool pending = th->err != NULL;
-	const sysfast_exc_type *err;
-	int r;
+	const sysfast_exc_type *err = sysfast__audit_tls.err;
 
-	if (pending)
-		sysfast__err_save(&saved);
-	s->current = f;
-	s->current_top = sysfast__frame_top;
-	th->tracing++;
-	r = cb.fn(cb.data, f, what, arg);
-	th->tracing--;
-	s->current = prev;
-	s->current_top = prev_top;
-	err = th->err;
-	if (SYSFAST_LIKELY(r == 0 && !err)) {
-		if (pending)
-			sysfast__err_restore(&saved);
-		return 0;
-	}
 	if (!err)
 		sysfast_err_format(sysfast_SystemError, "%s returned %d without setting an error",
 		                   role, r);
@@ -401,45 +385,138 @@ static int invoke(struct sysfast__thread *t, sysfast_tracer cb, sysfast_frame *f
 	return -1;
 }
 
+/* invoke's general case: the caller's pending error hidden and kept on
+ * success, f made current (and an outer callback's current frame kept),
+ * the counter raised from wherever it is. */
+static __attribute__((noinline)) int invoke_slow(sysfast_tracer cb, sysfast_frame *f,
+                                                 sysfast_trace_what what, const sysfast_arg *arg,
+                                                 const char *role)
+{
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
+	sysfast_frame *prev = th->current, *prev_top = th->current_top;
+	unsigned outer = sysfast__tracing_depth(th);
+	struct sysfast__error saved;
+	bool pending = th->err != NULL;
+	int r;
+
+	if (pending)
+		sysfast__err_save(&saved);
+	th->current = f;
+	th->current_top = sysfast__frame_top;
+	sysfast__tracing_suspend(th, outer);
+	r = cb.fn(cb.data, f, what, arg);
+	sysfast__tracing_resume(th, outer);
+	th->current = prev;
+	th->current_top = prev_top;
+	if (SYSFAST_LIKELY(r == 0 && !th->err)) {
+		if (pending)
+			sysfast__err_restore(&saved);
+		return 0;
+	}
+	return callback_failed(r, role);
+}
+
+/* Calls one tracer or profiler for f: tracing suspended, the caller's
+ * pending error hidden and kept on success, f current. Returns 0, or -1
+ * with the callback's error (made a SystemError if it broke the rules).
+ * Called only while tracing is active, so the counter is 0. The usual
+ * case (no error pending, no callback running, f the innermost frame)
+ * saves nothing: see sysfast__frame_local_event, which is this for the
+ * local tracer. */
+static inline int invoke(sysfast_tracer cb, sysfast_frame *f, sysfast_trace_what what,
+                         const sysfast_arg *arg, const char *role)
+{
+	struct sysfast__audit_thread *th = &sysfast__audit_tls;
+	int r;
+
+	if (SYSFAST_UNLIKELY((uintptr_t)th->err | (uintptr_t)th->current
+	                     | ((uintptr_t)f ^ (uintptr_t)sysfast__frame_top)))
+		return invoke_slow(cb, f, what, arg, role);
+	sysfast__tracing_suspend(th, 0);
+	r = cb.fn(cb.data, f, what, arg);
+	sysfast__tracing_resume(th, 0);
+	if (SYSFAST_UNLIKELY((uintptr_t)(unsigned)r | (uintptr_t)th->err))
+		return callback_failed(r, role);
+	return 0;
+}
+
 /* A failed callback is unset as sysfast_settrace(NULL) / _setprofile(NULL)
  * would do it, event included; the callback's error stays unless a hook
  * refuses the event (then the hook's error replaces it and the callback
  * stays set, as in CPython). A failing tracer loses f's local tracer. */
-static int call_or_unset(struct sysfast__thread *t, unsigned which, sysfast_tracer cb,
-                         sysfast_frame *f, sysfast_trace_what what, const sysfast_arg *arg)
+static __attribute__((noinline, cold)) int unset_failed(unsigned which, sysfast_frame *f)
 {
-	if (SYSFAST_LIKELY(!invoke(t, cb, f, what, arg, which == TRACER ? "tracer" : "profiler")))
-		return 0;
 	if (which == TRACER)
 		f->local = (sysfast_tracer){NULL, NULL};
-	(void)set_own(t, which, NULL, NULL);
+	(void)set_own(&sysfast__tls, which, NULL, NULL);
 	return -1;
 }
 
-/* The tracer's part of an event: the global tracer on call, else the
- * frame's local tracer while a global one is set. */
-static int trace_part(struct sysfast__thread *t, sysfast_frame *f, sysfast_trace_what what,
-                      const sysfast_arg *arg)
+static int call_or_unset(unsigned which, sysfast_tracer cb, sysfast_frame *f,
+                         sysfast_trace_what what, const sysfast_arg *arg)
 {
-	sysfast_tracer global = state_get(t, TRACER);
-
-	if (!global.fn)
+	if (SYSFAST_LIKELY(!invoke(cb, f, what, arg, which == TRACER ? "tracer" : "profiler")))
 		return 0;
-	if (what == SYSFAST_TRACE_CALL)
-		return call_or_unset(t, TRACER, global, f, what, arg);
-	if (!f->local.fn)
-		return 0;
-	return call_or_unset(t, TRACER, f->local, f, what, arg);
+	return unset_failed(which, f);
 }
 
+int sysfast__frame_local_slow(sysfast_frame *f, sysfast_trace_what what, const sysfast_arg *arg)
+{
+	if (SYSFAST_LIKELY(!invoke_slow(f->local, f, what, arg, "tracer")))
+		return 0;
+	return unset_failed(TRACER, f);
+}
+
+int sysfast__frame_local_failed(sysfast_frame *f, int r)
+{
+	(void)callback_failed(r, "tracer");
+	return unset_failed(TRACER, f);
+}
+
+/* The tracer's part of `call`: the global tracer. */
+static int trace_call(struct sysfast__thread *t, sysfast_frame *f)
+{
+	sysfast_tracer global;
+
+	if (!(sysfast__thread_trace_set() & TRACER))
+		return 0;
+	global = state_get(t, TRACER);
+	if (!global.fn)
+		return 0;
+	return call_or_unset(TRACER, global, f, SYSFAST_TRACE_CALL, NULL);
+}
+
+/* An event for f's local tracer, a tracer set and not suspended. Out of
+ * line, and reached by a tail call: the frame calls' untraced paths then
+ * save no registers. */
+static __attribute__((noinline)) int local_event(sysfast_frame *f, sysfast_trace_what what,
+                                                 const sysfast_arg *arg)
+{
+	return sysfast__frame_local_event(f, what, arg);
+}
+
+/* The tracer's part of every other event: the frame's local tracer, while
+ * a global one is set (`trace_set` says so: the tracer itself is not read)
+ * and tracing is not suspended. */
+static inline int trace_local(sysfast_frame *f, sysfast_trace_what what, const sysfast_arg *arg)
+{
+	if (!sysfast__thread_tracer_active())
+		return 0;
+	return local_event(f, what, arg);
+}
+
+/* The profiler's part of an event. */
 static int profile_part(struct sysfast__thread *t, sysfast_frame *f, sysfast_trace_what what,
                         const sysfast_arg *arg)
 {
-	sysfast_tracer prof = state_get(t, PROFILER);
+	sysfast_tracer prof;
 
+	if (!(sysfast__thread_trace_set() & PROFILER))
+		return 0;
+	prof = state_get(t, PROFILER);
 	if (!prof.fn)
 		return 0;
-	return call_or_unset(t, PROFILER, prof, f, what, arg);
+	return call_or_unset(PROFILER, prof, f, what, arg);
 }
 
 /* The chain's push and pop: trace.h's inline paths do the same. */
@@ -463,8 +540,7 @@ static __attribute__((noinline)) int enter_slow(sysfast_frame *f)
 	/* Pushed first: the callbacks see f as the innermost frame and its
 	 * callers through f->back. */
 	push(f);
-	if (trace_part(t, f, SYSFAST_TRACE_CALL, NULL) < 0
-	    || profile_part(t, f, SYSFAST_TRACE_CALL, NULL) < 0) {
+	if (trace_call(t, f) < 0 || profile_part(t, f, SYSFAST_TRACE_CALL, NULL) < 0) {
 		pop(f);
 		return -1;
 	}
@@ -487,7 +563,7 @@ static __attribute__((noinline)) int leave_slow(sysfast_frame *f, const sysfast_
 
 	if (!f)
 		return bad_frame();
-	rc = trace_part(t, f, SYSFAST_TRACE_RETURN, retval);
+	rc = trace_local(f, SYSFAST_TRACE_RETURN, retval);
 	if (rc == 0)
 		rc = profile_part(t, f, SYSFAST_TRACE_RETURN, retval);
 	pop(f);
@@ -508,9 +584,9 @@ int sysfast_frame_line(sysfast_frame *f, int lineno)
 	if (!f)
 		return bad_frame();
 	f->lineno = lineno;
-	if (SYSFAST_LIKELY(!active()) || !f->trace_lines)
+	if (SYSFAST_LIKELY(!sysfast__thread_tracer_active()) || !f->trace_lines)
 		return 0;
-	return trace_part(&sysfast__tls, f, SYSFAST_TRACE_LINE, NULL);
+	return local_event(f, SYSFAST_TRACE_LINE, NULL);
 }
 
 int sysfast_frame_opcode(sysfast_frame *f, int offset)
@@ -523,18 +599,16 @@ int sysfast_frame_opcode(sysfast_frame *f, int offset)
 	i = offset_slot(f);
 	s->offsets[i].frame = f;
 	s->offsets[i].offset = offset;
-	if (SYSFAST_LIKELY(!active()) || !f->trace_opcodes)
+	if (SYSFAST_LIKELY(!sysfast__thread_tracer_active()) || !f->trace_opcodes)
 		return 0;
-	return trace_part(&sysfast__tls, f, SYSFAST_TRACE_OPCODE, NULL);
+	return local_event(f, SYSFAST_TRACE_OPCODE, NULL);
 }
 
 int sysfast_frame_exception(sysfast_frame *f, const sysfast_arg *exc)
 {
 	if (!f)
 		return bad_frame();
-	if (SYSFAST_LIKELY(!active()))
-		return 0;
-	return trace_part(&sysfast__tls, f, SYSFAST_TRACE_EXCEPTION, exc);
+	return trace_local(f, SYSFAST_TRACE_EXCEPTION, exc);
 }
 
 static int c_event(sysfast_frame *f, sysfast_trace_what what, const sysfast_arg *func)

@@ -7,10 +7,11 @@
  * immortal: sysfast_event_name() returns the same pointer for an id for the
  * life of the process, across sysfast_fini() and sysfast_init().
  *
- * The four events the library raises itself are there from the start,
- * before sysfast_init, as ids 1 to 4: "sys.addaudithook",
- * "cpython.PyInterpreterState_New", "cpython.PyInterpreterState_Clear"
- * and "cpython._PySys_ClearAuditHooks". Names interned later get 5, 6, ...
+ * The six events the library raises itself are there from the start,
+ * before sysfast_init, as ids 1 to 6: "sys.addaudithook",
+ * "cpython.PyInterpreterState_New", "cpython.PyInterpreterState_Clear",
+ * "cpython._PySys_ClearAuditHooks", "sys.settrace" and "sys.setprofile".
+ * Names interned later get 7, 8, ...
  *
  * Lookups of known names run inside an RCU read-side critical section of
  * a lock-free index: they take no lock and allocate nothing.
@@ -44,7 +45,7 @@ SYSFAST_API sysfast_event_id sysfast_event_find(const char *name);
 /* The immortal name of `id`, or NULL (no error) for an invalid id. */
 SYSFAST_API const char *sysfast_event_name(sysfast_event_id id);
 
-/* How many names are interned (the largest valid id; at least the four
+/* How many names are interned (the largest valid id; at least the six
  * built-in ones). */
 SYSFAST_API size_t sysfast_event_count(void);
 

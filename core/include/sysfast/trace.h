@@ -133,8 +133,8 @@ SYSFAST_API void sysfast_frame_set_local_tracer(sysfast_frame *f, sysfast_trace_
  * sysfast_ValueError (sysfast_SystemError before sysfast_init). With no
  * tracer and no profiler set on the thread, while tracing is suspended,
  * or before sysfast_init, they call nothing and return 0;
- * sysfast_frame_enter and _leave then cost one TLS load, a branch and the
- * frame chain's push or pop. They never allocate. Call them on the thread
+ * sysfast_frame_enter and _leave then cost one TLS load and a branch (two
+ * and two while tracing is suspended) and the frame chain's push or pop. They never allocate. Call them on the thread
  * that runs the frame; report events for the thread's innermost frame,
  * and leave frames in the reverse order of entering them.
  */
@@ -188,7 +188,7 @@ SYSFAST_API sysfast_frame *sysfast_frame_current(void);
 
 /* True when the calling thread has a tracer or a profiler and tracing is
  * not suspended, i.e. when a sysfast_frame_* call may call one. One TLS
- * load. False before sysfast_init. */
+ * load when nothing is set, two otherwise. False before sysfast_init. */
 SYSFAST_API bool sysfast_tracing_active(void);
 
 SYSFAST_END_DECLS

@@ -152,14 +152,14 @@ static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysf
 
 	/* An error pending or tracing suspended: one test for both. */
 	if (SYSFAST_UNLIKELY(id == SYSFAST__ID_SLOW || !view
-	                     || ((uintptr_t)th->err | (uintptr_t)th->tracing)))
+	                     || ((uintptr_t)th->err | (uintptr_t)sysfast__tracing_depth(th))))
 		return sysfast__audit_site(site, name, args);
 	ename = __atomic_load_n(&site->name, __ATOMIC_RELAXED);
 	_urcu_memb_read_lock();
 	vec = __atomic_load_n(&view->slot[id], __ATOMIC_CONSUME);
 	if (SYSFAST_UNLIKELY(!vec || vec->any_cantrace))
 		return sysfast__audit_unlock_site(site, name, args);
-	th->tracing = 1;
+	sysfast__tracing_suspend(th, 0);
 	/* A published snapshot holds at least one hook (an event nobody
 	 * listens to has a NULL slot), so the first is called unchecked. */
 	e = vec->e;
@@ -172,7 +172,7 @@ static inline __attribute__((always_inline)) int sysfast__audit_fast(struct sysf
 			return sysfast__audit_failed(r, ename);
 		fn = (++e)->fn;
 	} while (fn);
-	th->tracing = 0;
+	sysfast__tracing_resume(th, 0);
 	SYSFAST__TSAN_READ_END();
 	_urcu_memb_read_unlock();
 	return 0;
