@@ -287,11 +287,18 @@ static inline uint32_t load4(const char *p)
  * (libc's memcmp is a call through the PLT to an IFUNC-selected routine).
  * Reads only bytes [0, len) of each: overlapping words, never past the
  * end. */
+/* Out of line: a call inside the lookup would make its caller save every
+ * callee-saved register on the hit path. */
+static __attribute__((noinline)) bool bytes_equal_long(const char *a, const char *b, size_t len)
+{
+	return memcmp(a, b, len) == 0;
+}
+
 static inline bool bytes_equal(const char *a, const char *b, size_t len)
 {
 	if (len >= 8) {
-		if (len > 32)
-			return memcmp(a, b, len) == 0;
+		if (SYSFAST_UNLIKELY(len > 32))
+			return bytes_equal_long(a, b, len);
 		for (size_t i = 0; i + 8 < len; i += 8)
 			if (load8(a + i) != load8(b + i))
 				return false;
@@ -326,8 +333,9 @@ static inline struct sysfast_str *table_lookup(const struct intern_slots *t, con
 }
 
 /* The live interned string with these bytes, as a new reference, or NULL.
- * Lock-free. */
-static struct sysfast_str *table_find_live(const char *s, size_t len, uint64_t hash)
+ * Lock-free. Inline in the hit paths (intern, find): no call, no frame. */
+static inline __attribute__((always_inline)) struct sysfast_str *
+table_find_live(const char *s, size_t len, uint64_t hash)
 {
 	struct intern_slots *t;
 	struct sysfast_str *n;
