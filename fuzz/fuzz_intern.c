@@ -15,6 +15,12 @@
  * slot picks one of POOL byte strings (or one of the held references).
  * SET also takes a length byte and that many bytes, which become the
  * slot's string (embedded NULs included).
+ *
+ * COUNT with a slot of 16 or more works a crowd instead, so that the
+ * table grows past its first 256 slots, fills with tombstones, empties
+ * clusters and shrinks (intern.c): slots 16-23 intern 32 to 256 new
+ * strings ("crowd.N", held in a second model array), slots 24-31 drop
+ * every 2nd to 9th of them, often their last reference.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -28,6 +34,7 @@
 
 #define POOL 8
 #define MAX_HELD 64
+#define MAX_CROWD 2048
 
 enum { OP_SET, OP_INTERN, OP_FIND, OP_NEW, OP_IN_PLACE, OP_INCREF, OP_DECREF, OP_COUNT };
 
@@ -39,6 +46,10 @@ struct bytes {
 static struct bytes pool[POOL];
 static sysfast_str *held[MAX_HELD];
 static size_t n_held;
+/* Interned strings of distinct bytes, apart from the held ones. */
+static sysfast_str *crowd[MAX_CROWD];
+static size_t n_crowd;
+static unsigned crowd_serial;
 
 static int same_bytes(const sysfast_str *s, const struct bytes *b)
 {
@@ -52,6 +63,9 @@ static sysfast_str *model_find(const struct bytes *b)
 	for (size_t i = 0; i < n_held; i++)
 		if (sysfast_str_is_interned(held[i]) && same_bytes(held[i], b))
 			return held[i];
+	for (size_t i = 0; i < n_crowd; i++)
+		if (same_bytes(crowd[i], b))
+			return crowd[i];
 	return NULL;
 }
 
@@ -67,6 +81,15 @@ static size_t model_count(void)
 		for (j = 0; j < i && held[j] != held[i]; j++)
 			;
 		n += j == i;
+	}
+	/* The crowd's bytes are distinct; a crowd string the pool interned
+	 * too is held as well, and counted there. */
+	for (size_t i = 0; i < n_crowd; i++) {
+		size_t j;
+
+		for (j = 0; j < n_held && held[j] != crowd[i]; j++)
+			;
+		n += j == n_held;
 	}
 	return n;
 }
@@ -128,6 +151,32 @@ static void check_sizeof(const sysfast_str *s)
 	CHECK(sysfast_alloc_usable_size(NULL) == 0);
 }
 
+static void crowd_grow(unsigned n)
+{
+	struct bytes b;
+
+	for (unsigned i = 0; i < n && n_crowd < MAX_CROWD; i++) {
+		sysfast_str *expect, *s;
+
+		b.len = (size_t)snprintf(b.data, sizeof(b.data), "crowd.%u", crowd_serial++);
+		expect = model_find(&b);
+		s = sysfast_intern(b.data, b.len);
+		CHECK(s && !sysfast_err_occurred());
+		CHECK(same_bytes(s, &b) && sysfast_str_is_interned(s));
+		CHECK(!expect || s == expect);
+		crowd[n_crowd++] = s;
+	}
+}
+
+static void crowd_thin(unsigned stride)
+{
+	for (size_t i = n_crowd; i-- > 0;)
+		if (i % stride == 0) {
+			sysfast_str_decref(crowd[i]);
+			crowd[i] = crowd[--n_crowd];
+		}
+}
+
 static void op_new(const struct bytes *b)
 {
 	sysfast_str *s = sysfast_str_new(b->data, b->len);
@@ -162,6 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = 1;
 	}
 	memset(pool, 0, sizeof(pool));
+	crowd_serial = 0;
 	while (pos < size) {
 		unsigned op = data[pos] & 7, slot = data[pos] >> 3;
 		struct bytes *b = &pool[slot % POOL];
@@ -199,6 +249,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				drop(slot % n_held);
 			break;
 		default:
+			if (slot >= 24)
+				crowd_thin(slot - 22);
+			else if (slot >= 16)
+				crowd_grow((slot - 15) * 32);
 			CHECK(sysfast_intern_count() == model_count());
 			break;
 		}
@@ -206,6 +260,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(sysfast_intern_count() == model_count());
 	while (n_held)
 		drop(n_held - 1);
+	while (n_crowd)
+		sysfast_str_decref(crowd[--n_crowd]);
 	CHECK(sysfast_intern_count() == 0);
 	for (size_t k = 0; k < POOL; k++)
 		CHECK(sysfast_intern_find(pool[k].data, pool[k].len) == NULL);

@@ -59,9 +59,9 @@
 
 /*
  * A string. The header is 40 bytes so that a string of up to 23 bytes
- * (header, bytes and NUL: at most 64) takes a 64-byte allocation, which
- * jemalloc (the default allocator) aligns to 64: a hit on a short string
- * reads one cache line of its node. To get there, the
+ * (header, bytes and NUL: at most 64) takes a 64-byte block, which
+ * jemalloc aligns to 64 (glibc's malloc, to 16): a hit on a short string
+ * then reads one cache line of its node. To get there, the
  * link call_rcu needs shares its 16 bytes with the type and the
  * `interned` flag: both are read only through a reference, and a string
  * handed to call_rcu has none left (readers still inside a read-side
