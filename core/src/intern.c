@@ -22,8 +22,8 @@
  *    it. So the table never holds two nodes with equal bytes.
  *  - The last decref of an interned string takes intern_lock, removes
  *    exactly its own node (found by address, not by bytes: if a writer
- *    already replaced it, or a rehash left it behind, the removal finds
- *    nothing and touches nothing) and hands it to call_rcu. The memory goes
+ *    already put a new node with equal bytes in its slot, the removal
+ *    finds nothing and touches nothing) and hands it to call_rcu. The memory goes
  *    back only after every read-side section that could have found the
  *    node has ended.
  *  - A string becomes interned only while its creator holds a reference,
@@ -114,10 +114,10 @@ struct sysfast_str {
  *
  * Growing: when an insert would fill more than 3/4 of the slots (tombstones
  * included), the writer allocates an array with at least twice as many
- * slots as live strings (so the load is at most 1/2 after it), copies the
- * live nodes over (dying ones are left behind: their removal then finds
- * nothing), publishes it with one release store and hands the old array to
- * call_rcu; a reader finishes its probe in whichever array it loaded. The
+ * slots as strings (so the load is at most 1/2 after it), copies the
+ * nodes over with their hashes (dying ones too: their owners remove them
+ * from the new array), publishes it with one release store and hands the
+ * old array to call_rcu; a reader finishes its probe in whichever array it loaded. The
  * old array is never written again. If that allocation fails, the insert
  * goes on in the old array while a slot is left beside the one that must
  * stay empty; only a full array (which needs that many strings, and every
@@ -350,28 +350,31 @@ table_find_live(const char *s, size_t len, uint64_t hash)
 	return n;
 }
 
-/* Puts a node into the empty slot its probe reaches in an array no reader
- * can see yet. */
-static void slots_put_unpublished(struct intern_slots *t, struct sysfast_str *n)
+/* Puts a node and its hash into the empty slot the probe reaches in an
+ * array no reader can see yet. */
+static void slots_put_unpublished(struct intern_slots *t, struct sysfast_str *n, uint64_t hash)
 {
-	size_t i = n->hash & t->mask;
+	size_t i = hash & t->mask;
 
 	while (t->slot[i].node)
 		i = (i + 1) & t->mask;
-	t->slot[i].hash = n->hash;
+	t->slot[i].hash = hash;
 	t->slot[i].node = n;
 }
 
 /*
- * Replaces the array by one sized for the live strings (at least twice as
- * many slots, so at most half full) without tombstones or dying strings.
- * Call with intern_lock held. Returns the new array, or NULL if it cannot
- * be allocated, with nothing changed. Waits for no grace period: safe
- * inside a read-side section.
+ * Replaces the array by one sized for the strings in the table (at least
+ * twice as many slots, so at most half full), without tombstones. Reads
+ * the slot arrays only, no node: at millions of strings, a node read per
+ * string would be a cache miss per string under the lock. Dying strings
+ * move too; their owners remove them from the new array. Call with
+ * intern_lock held. Returns the new array, or NULL if it cannot be
+ * allocated, with nothing changed. Waits for no grace period: safe inside
+ * a read-side section.
  */
 static struct intern_slots *table_rehash_locked(struct intern_slots *old)
 {
-	size_t live = intern_live, slots = TABLE_MIN_SLOTS, kept = 0;
+	size_t live = intern_live, slots = TABLE_MIN_SLOTS;
 	struct intern_slots *t;
 
 	while (slots / 2 < live + 1) {
@@ -385,17 +388,12 @@ static struct intern_slots *table_rehash_locked(struct intern_slots *old)
 	t->mask = slots - 1;
 	t->slot = (struct intern_slot *)(t + 1);
 	for (size_t i = 0; i <= old->mask; i++) {
-		struct sysfast_str *n = __atomic_load_n(&old->slot[i].node, __ATOMIC_RELAXED);
+		struct sysfast_str *n = old->slot[i].node;
 
-		/* A count at zero stays there: its owner's removal will find
-		 * nothing in the new array. */
-		if (!n || n == TOMBSTONE || __atomic_load_n(&n->refcnt, __ATOMIC_RELAXED) == 0)
-			continue;
-		slots_put_unpublished(t, n);
-		kept++;
+		if (n && n != TOMBSTONE)
+			slots_put_unpublished(t, n, old->slot[i].hash);
 	}
-	__atomic_store_n(&intern_live, kept, __ATOMIC_RELAXED);
-	intern_used = kept;
+	intern_used = live;
 	sysfast__rcu_publish(intern_table, t);
 	if (old != &initial_table)
 		sysfast__defer_free(&old->rcu);
@@ -525,8 +523,8 @@ static struct sysfast_str *table_publish(struct sysfast_str *cand)
 }
 
 /* The last reference to an interned string is gone: take its node out of
- * the table (unless a writer already replaced it or a rehash left it
- * behind) and free it once no reader can hold it. Waits for no grace
+ * the table (unless a writer already put a new node with equal bytes in
+ * its slot) and free it once no reader can hold it. Waits for no grace
  * period and allocates nothing. */
 static void str_retire(struct sysfast_str *s)
 {
