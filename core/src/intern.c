@@ -61,11 +61,11 @@
  * A string. The header is 40 bytes so that a string of up to 23 bytes
  * (header, bytes and NUL: at most 64) takes a 64-byte block, which
  * jemalloc aligns to 64 (glibc's malloc, to 16): a hit on a short string
- * then reads one cache line of its node. To get there, the
- * link call_rcu needs shares its 16 bytes with the type and the
- * `interned` flag: both are read only through a reference, and a string
- * handed to call_rcu has none left (readers still inside a read-side
- * section read only refcnt, len and data, which stay intact).
+ * then reads one cache line of its node. To get there, the link that
+ * call_rcu needs shares its 16 bytes with the type and the `interned`
+ * flag: both are read only through a reference, and a string handed to
+ * call_rcu has none left (readers still inside a read-side section read
+ * only refcnt, len and data, which stay intact).
  */
 struct sysfast_str {
 	union {
@@ -112,20 +112,21 @@ struct sysfast_str {
  * get_unless_zero; a live string's slot does not change while it is
  * held, so a reader never misses one that was interned before it began.
  *
- * Growing: when an insert would fill more than 3/4 of the slots (tombstones
- * included), the writer allocates an array with at least twice as many
- * slots as strings (so the load is at most 1/2 after it), copies the
- * nodes over with their hashes (dying ones too: their owners remove them
- * from the new array), publishes it with one release store and hands the
- * old array to call_rcu; a reader finishes its probe in whichever array it loaded. The
- * old array is never written again. If that allocation fails, the insert
- * goes on in the old array while a slot is left beside the one that must
- * stay empty; only a full array (which needs that many strings, and every
- * allocation failing) makes an insert fail, with MemoryError and nothing
- * changed. No allocation failure anywhere aborts.
+ * Growing: when an insert would fill more than 3/4 of the slots
+ * (tombstones included), the writer allocates an array with at least
+ * twice as many slots as strings (so the load is at most 1/2 after it),
+ * copies the nodes over with their hashes (dying ones too: their owners
+ * remove them from the new array), publishes it with one release store
+ * and hands the old array to call_rcu; a reader finishes its probe in
+ * whichever array it loaded. The old array is never written again. If
+ * that allocation fails, the insert goes on in the old array while a slot
+ * is left beside the one that must stay empty; only a full array (which
+ * needs that many strings, and every allocation failing) makes an insert
+ * fail, with MemoryError and nothing changed. No allocation failure
+ * anywhere aborts.
  *
  * The array never shrinks on a removal (the dying path never allocates);
- * the next rehash sizes it by the live strings.
+ * the next rehash sizes it by the strings then in it.
  */
 struct intern_slot {
 	uint64_t hash;            /* atomic (relaxed); meaningful while node is a string */
