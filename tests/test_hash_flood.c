@@ -6,11 +6,14 @@
  * keyed SipHash-1-3 (the hash now).
  *
  * A table of B buckets puts a hash in bucket hash & (B - 1), as
- * liburcu's rculfhash does. Two numbers describe a table's shape: its
- * longest chain, and the mean chain length a lookup of a present key
- * walks (the sum of the squared chain lengths over the key count; about
- * 1 + n/B for random keys). Both are compared with those of as many
- * random keys in the same buckets. Everything here is deterministic
+ * intern.c's table puts a string in its home slot. Three numbers describe
+ * a table's shape: its longest chain, the mean chain length a lookup of a
+ * present key walks (the sum of the squared chain lengths over the key
+ * count; about 1 + n/B for random keys), and, for intern.c's own layout
+ * (open addressing, linear probing, at least twice as many slots as
+ * strings after a rehash: 2^18 slots for these 100000 keys), the mean
+ * number of slots a lookup of a present key probes. All are compared
+ * with those of as many random keys in the same table. Everything here is deterministic
  * except the process's random SipHash key; the bounds leave a margin that
  * random keys exceed with a probability below 10^-7.
  */
@@ -24,7 +27,8 @@
 #include "testutil.h"
 
 /* Keys per family, and the buckets a load factor of at most 1 gives them
- * (what intern.c's table grows to for as many strings). */
+ * (a chained table, as intern.c's was until issue 15; N_SLOTS below is
+ * its open-addressing table now). */
 #define N_KEYS 100000
 #define N_BUCKETS 131072u
 #define KEY_MAX 240
@@ -34,9 +38,13 @@ struct keyset {
 	size_t *len;
 };
 
+/* Slots of an intern.c table holding N_KEYS strings. */
+#define N_SLOTS 262144u
+
 struct shape {
 	unsigned longest;
-	double mean; /* chain walked by a lookup of a present key */
+	double mean;  /* chain walked by a lookup of a present key */
+	double probe; /* slots probed by a lookup of a present key, linear probing */
 };
 
 /* A fixed-seed xorshift64: the same keys in every run. */
@@ -141,12 +149,24 @@ static uint64_t hash_of(enum which h, uint64_t seed, const unsigned char *p, siz
 static struct shape shape_of(const struct keyset *k, enum which h, uint64_t seed)
 {
 	unsigned *chain = calloc(N_BUCKETS, sizeof(*chain));
-	struct shape sh = {0, 0};
-	double squares = 0;
+	bool *taken = calloc(N_SLOTS, sizeof(*taken));
+	struct shape sh = {0, 0, 0};
+	double squares = 0, probes = 0;
 
 	assert_non_null(chain);
-	for (size_t i = 0; i < N_KEYS; i++)
-		chain[hash_of(h, seed, k->bytes[i], k->len[i]) & (N_BUCKETS - 1)]++;
+	assert_non_null(taken);
+	for (size_t i = 0; i < N_KEYS; i++) {
+		uint64_t hash = hash_of(h, seed, k->bytes[i], k->len[i]);
+		size_t slot = hash & (N_SLOTS - 1);
+
+		chain[hash & (N_BUCKETS - 1)]++;
+		/* Inserted in order: a later lookup probes as many slots. */
+		for (probes++; taken[slot]; slot = (slot + 1) & (N_SLOTS - 1))
+			probes++;
+		taken[slot] = true;
+	}
+	sh.probe = probes / N_KEYS;
+	free(taken);
 	for (size_t b = 0; b < N_BUCKETS; b++) {
 		squares += (double)chain[b] * chain[b];
 		if (chain[b] > sh.longest)
@@ -158,13 +178,16 @@ static struct shape shape_of(const struct keyset *k, enum which h, uint64_t seed
 }
 
 /* The family spreads like random keys: within a factor of 2 on the
- * longest chain and 1.25 on the mean walk. */
+ * longest chain and 1.25 on the mean walk and the mean probe. */
 static void assert_spreads_like(struct shape family, struct shape random)
 {
-	print_message("# longest %u (random %u), mean walk %.3f (random %.3f)\n", family.longest,
-	              random.longest, family.mean, random.mean);
+	print_message("# longest %u (random %u), mean walk %.3f (random %.3f), "
+	              "mean probe %.3f (random %.3f)\n",
+	              family.longest, random.longest, family.mean, random.mean, family.probe,
+	              random.probe);
 	assert_true(family.longest <= 2 * random.longest);
 	assert_true(family.mean <= 1.25 * random.mean);
+	assert_true(family.probe <= 1.25 * random.probe);
 }
 
 /* ---- known answers ---- */
@@ -324,6 +347,8 @@ static void test_xxh3_zero_family_floods_one_bucket_under_its_seed_only(void **s
 
 	(void)state;
 	assert_int_equal(flooded.longest, N_KEYS);
+	/* In intern.c's layout: one cluster, a lookup probing half of it. */
+	assert_true(flooded.probe > N_KEYS / 2);
 	assert_spreads_like(shape_of(&family, XXH3, other), shape_of(&random, XXH3, other));
 	assert_spreads_like(shape_of(&family, SIPHASH, seed), shape_of(&random, SIPHASH, seed));
 	assert_spreads_like(shape_of(&family, SIPHASH, 0), shape_of(&random, SIPHASH, 0));

@@ -22,7 +22,9 @@
  *
  * A second test races on strings longer than any interned before, the
  * path where intern allocates before it looks (intern.c), with a finder
- * alongside.
+ * alongside. A third makes the table grow and shrink (rehash into a new
+ * slot array) while other threads look strings up in the old one and
+ * drop theirs, filling slots, leaving tombstones and emptying clusters.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -255,11 +257,101 @@ static void test_concurrent_interns_of_ever_longer_strings_give_one_pointer(void
 	assert_no_error();
 }
 
+#define N_GROW_NAMES 12000
+#define N_GROW_HELD 1500 /* per thread: 6000 at most held at once */
+#define N_GROW_OPS 60000
+
+static void grow_name(char *buf, size_t size, unsigned k)
+{
+	snprintf(buf, size, "grow.%u.%s", k, k % 3 ? "x" : "longer-tail");
+}
+
+/*
+ * Each thread keeps a ring of held strings of random names from a shared
+ * pool. Holding thousands makes the table grow through several sizes;
+ * dropping them (often the last reference) leaves tombstones and empty
+ * slots, and the rehashes triggered by both run while the other threads
+ * probe. A held name must come back as the held pointer, from intern and
+ * from find.
+ */
+static void *grow_worker(void *arg)
+{
+	struct worker *w = arg;
+	sysfast_str **held = calloc(N_GROW_HELD, sizeof(*held));
+	unsigned *held_k = calloc(N_GROW_HELD, sizeof(*held_k));
+	unsigned x = 88172645u + w->index * 104729u;
+	char name[48];
+
+	if (!held || !held_k) {
+		report(w, "test out of memory", 0);
+		return NULL;
+	}
+	pthread_barrier_wait(&w->sh->barrier);
+	for (unsigned i = 0; i < N_GROW_OPS; i++) {
+		unsigned r = next_random(&x);
+		unsigned k = r % N_GROW_NAMES, slot = i % N_GROW_HELD;
+		sysfast_str *s, *again;
+
+		grow_name(name, sizeof(name), k);
+		s = sysfast_intern_cstr(name);
+		w->checks++;
+		if (!s || strcmp(sysfast_str_data(s), name) != 0 || !sysfast_str_is_interned(s)) {
+			report(w, "wrong string", k);
+			continue;
+		}
+		sysfast_str_decref(held[slot]);
+		held[slot] = s;
+		held_k[slot] = k;
+		/* A string held a while ago: still the canonical one. */
+		slot = (slot + N_GROW_HELD / 2) % N_GROW_HELD;
+		if (!held[slot])
+			continue;
+		grow_name(name, sizeof(name), held_k[slot]);
+		again = (r >> 20) & 1 ? sysfast_intern_find(name, strlen(name))
+		                      : sysfast_intern_cstr(name);
+		if (again != held[slot])
+			report(w, "another pointer for a held string", held_k[slot]);
+		sysfast_str_decref(again);
+	}
+	for (unsigned j = 0; j < N_GROW_HELD; j++)
+		sysfast_str_decref(held[j]);
+	free(held);
+	free(held_k);
+	return NULL;
+}
+
+static void test_concurrent_growth_and_removal_keep_identity(void **state)
+{
+	struct shared sh = {.base_count = sysfast_intern_count()};
+	struct worker w[N_THREADS];
+	char name[48];
+
+	(void)state;
+	assert_int_equal(pthread_barrier_init(&sh.barrier, NULL, N_THREADS), 0);
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		w[t] = (struct worker){.index = t, .sh = &sh};
+		assert_int_equal(pthread_create(&w[t].thread, NULL, grow_worker, &w[t]), 0);
+	}
+	for (unsigned t = 0; t < N_THREADS; t++) {
+		assert_int_equal(pthread_join(w[t].thread, NULL), 0);
+		assert_int_equal(w[t].failures, 0);
+		assert_int_equal(w[t].checks, N_GROW_OPS);
+	}
+	pthread_barrier_destroy(&sh.barrier);
+	for (unsigned k = 0; k < N_GROW_NAMES; k += 7) {
+		grow_name(name, sizeof(name), k);
+		assert_null(sysfast_intern_find(name, strlen(name)));
+	}
+	assert_int_equal(sysfast_intern_count(), sh.base_count);
+	assert_no_error();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_concurrent_interns_and_drops_keep_identity_and_mortality),
 	    cmocka_unit_test(test_concurrent_interns_of_ever_longer_strings_give_one_pointer),
+	    cmocka_unit_test(test_concurrent_growth_and_removal_keep_identity),
 	};
 
 	return cmocka_run_group_tests(tests, testutil_runtime_up, testutil_runtime_down);

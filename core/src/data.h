@@ -244,11 +244,17 @@ static inline void sysfast__name_cache_put(const char *name, sysfast_event_id id
 
 /* ---- intern.c ---- */
 
-/* Makes the table of interned strings, once (later calls return 0). Call
- * from sysfast_init: liburcu aborts on an allocation failure inside the
- * table's creation, and the table is made whole here so that nothing
- * after init can reach one (intern.c). Returns 0, or -1 with
- * sysfast_MemoryError. */
+/* Called by sysfast_init. The table of interned strings starts from a
+ * static array, so this has nothing to make: it returns 0 (it may
+ * return -1 with sysfast_MemoryError, should the table ever need set-up
+ * that can fail). */
 int sysfast__intern_init(void);
+
+/* The table's shape, for the tests: its slots, the slots not empty
+ * (strings and tombstones) and the strings in it. */
+struct sysfast__intern_stats {
+	size_t slots, used, live;
+};
+struct sysfast__intern_stats sysfast__intern_stats(void);
 
 #endif /* SYSFAST_DATA_H */

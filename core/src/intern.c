@@ -2,11 +2,11 @@
 /*
  * libsysfast - immutable strings and the table of interned ones.
  *
- * The table is an RCU lock-free hash table (liburcu's rculfhash, memb
- * flavour) keyed by the bytes, hashed with SipHash-1-3 under a per-process
- * random 128-bit key (siphash.h). Like CPython 3.11's interned dict, it
- * holds no reference: interned strings are mortal and leave it when their
- * last reference goes.
+ * The table is a hash table of our own (below), RCU-protected (liburcu,
+ * memb flavour): lookups take no lock. Keys are the bytes, hashed with
+ * SipHash-1-3 under a per-process random 128-bit key (siphash.h). Like
+ * CPython 3.11's interned dict, it holds no reference: interned strings
+ * are mortal and leave it when their last reference goes.
  *
  * The protocol, and why no reader ever touches freed memory:
  *
@@ -15,16 +15,17 @@
  *    the count is not zero (get_unless_zero). A count of zero means the
  *    string is dying: it is treated as absent and can never come back, so
  *    "a string whose last reference is gone is never returned again".
- *  - Writers (a new interned string) serialise on intern_lock, look again
- *    under it and then either find a live string, replace a dying node with
- *    equal bytes (cds_lfht_replace: one atomic swap, no moment without a
- *    node), or add. So the table never holds two nodes with equal bytes.
- *  - The last decref of an interned string removes exactly its own node
- *    (cds_lfht_del on the node, not on the key: if a writer already
- *    replaced it, the delete finds it removed and touches nothing else) and
- *    hands it to call_rcu. The memory goes back only after every read-side
- *    section that could have found the node has ended. The dying path takes
- *    no lock and never waits for a grace period.
+ *  - Writers serialise on intern_lock: a new interned string, and the
+ *    removal of a dying one. An insert looks again under the lock and then
+ *    either finds a live string, puts the new node in the slot of a dying
+ *    node with equal bytes (one store, no moment without a node), or adds
+ *    it. So the table never holds two nodes with equal bytes.
+ *  - The last decref of an interned string takes intern_lock, removes
+ *    exactly its own node (found by address, not by bytes: if a writer
+ *    already put a new node with equal bytes in its slot, the removal
+ *    finds nothing and touches nothing) and hands it to call_rcu. The memory goes
+ *    back only after every read-side section that could have found the
+ *    node has ended.
  *  - A string becomes interned only while its creator holds a reference,
  *    and its `interned` flag is set just before it enters the table, so
  *    every string a lookup can return reads as interned, and whoever drops
@@ -32,85 +33,136 @@
  *    that was never interned was never visible to a reader and is freed at
  *    once.
  *
- * Nothing here ever waits for a grace period while holding intern_lock (or
- * at all): an intern from inside an audit hook, which runs in a read-side
- * section, must not deadlock. Growing the table waits for none either.
+ * Nothing here ever waits for a grace period, under intern_lock or
+ * anywhere: an intern or a last decref from inside an audit hook, which
+ * runs in a read-side section, must not deadlock, and a writer holding
+ * the lock may itself be inside one. Growing the table waits for none
+ * either: the old slot array is handed to call_rcu.
  *
  * A caller's bytes are read only for a length that some interned string
  * already has or had (intern_max_len): a longer one cannot be in the
  * table, so it is allocated first, and a length that cannot be allocated
  * fails with MemoryError before a byte of a possibly short buffer is read.
+ * A lookup compares at most `len` bytes of the caller's buffer.
  *
- * The table is made by sysfast__intern_init (from sysfast_init) and never
- * freed; sysfast_fini does not touch it: its strings belong to the user.
+ * The table lives for the process, starting from a static array (no
+ * allocation at init); sysfast_fini does not touch it: its strings belong
+ * to the user.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <urcu/rculfhash.h>
-
 #include "data.h"
 #include "siphash.h"
 
-#ifdef SYSFAST__TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
-
+/*
+ * A string. The header is 40 bytes so that a string of up to 23 bytes
+ * (header, bytes and NUL: at most 64) takes a 64-byte block, which
+ * jemalloc aligns to 64 (glibc's malloc, to 16): a hit on a short string
+ * then reads one cache line of its node. To get there, the link that
+ * call_rcu needs shares its 16 bytes with the type and the `interned`
+ * flag: both are read only through a reference, and a string handed to
+ * call_rcu has none left (readers still inside a read-side section read
+ * only refcnt, len and data, which stay intact).
+ */
 struct sysfast_str {
-	sysfast_object ob;
+	union {
+		struct {
+			sysfast_object ob; /* first: (sysfast_object *)s is valid */
+			bool interned;     /* atomic; set once, just before insertion */
+		};
+		struct rcu_head rcu; /* interned strings are freed through call_rcu */
+	};
 	size_t refcnt; /* atomic; 0 means dying */
 	uint64_t hash;
 	size_t len;
-	bool interned;             /* atomic; set once, just before insertion */
-	struct cds_lfht_node node; /* in the table while interned and alive */
-	struct rcu_head rcu;       /* interned strings are freed through call_rcu */
-	char data[];               /* len bytes, then a NUL */
+	char data[]; /* len bytes, then a NUL */
 };
 
 /* The "header" of sizeof: everything in front of the bytes. */
 #define STR_HEADER offsetof(struct sysfast_str, data)
 
-/* What a lookup compares a node against. */
-struct str_key {
-	const char *data;
-	size_t len;
-	uint64_t hash;
+/*
+ * The table: open addressing with linear probing over a power of two of
+ * slots, each the string's hash beside its node, so that a probe that
+ * passes other strings compares 64-bit hashes in the slot array and
+ * touches no node; a hit reads the node once, for its length and bytes.
+ * Four slots share a cache line.
+ *
+ * A slot is empty (node NULL), holds a node, or is a tombstone (node
+ * TOMBSTONE: a string was removed there and probes must go on past it).
+ * There is always at least one empty slot, so every probe ends. Writers
+ * change slots under intern_lock, in an order readers can follow without
+ * it:
+ *
+ *  - an insert into an empty or tombstone slot stores the hash, then the
+ *    node with a release store; into the slot of a dying node with equal
+ *    bytes, only the node;
+ *  - a removal stores TOMBSTONE, or NULL when the next slot is empty (no
+ *    probe can need to pass it then: a string further on would have been
+ *    put here or before), and then turns the tombstones before it to
+ *    NULL, last first, for the same reason. Clusters of dead strings so
+ *    go back to empty slots without a rehash.
+ *
+ * A reader loads the hash, then the node (acquire). The two may come from
+ * different moments of a slot being reused, so a hash match is confirmed
+ * on the node (length and bytes) and a node is taken only with
+ * get_unless_zero; a live string's slot does not change while it is
+ * held, so a reader never misses one that was interned before it began.
+ *
+ * Growing: when an insert would fill more than 3/4 of the slots
+ * (tombstones included), the writer allocates an array with at least
+ * twice as many slots as strings (so the load is at most 1/2 after it),
+ * copies the nodes over with their hashes (dying ones too: their owners
+ * remove them from the new array), publishes it with one release store
+ * and hands the old array to call_rcu; a reader finishes its probe in
+ * whichever array it loaded. The old array is never written again. If
+ * that allocation fails, the insert goes on in the old array while a slot
+ * is left beside the one that must stay empty; only a full array (which
+ * needs that many strings, and every allocation failing) makes an insert
+ * fail, with MemoryError and nothing changed. No allocation failure
+ * anywhere aborts.
+ *
+ * The array never shrinks on a removal (the dying path never allocates);
+ * the next rehash sizes it by the strings then in it.
+ */
+struct intern_slot {
+	uint64_t hash;            /* atomic (relaxed); meaningful while node is a string */
+	struct sysfast_str *node; /* atomic: NULL, TOMBSTONE or a string */
+};
+
+struct intern_slots {
+	struct rcu_head rcu;      /* first, for sysfast__defer_free */
+	size_t mask;              /* slots - 1 */
+	struct intern_slot *slot; /* just after this header, or initial_slots */
 };
 
 /*
- * The table's buckets: 256 at first, which hold the strings of a small
- * program, doubled on the insert path whenever the strings outnumber them
- * (load factor at most 1), never shrunk and never by liburcu's auto-resize
- * thread, whose hand-off ThreadSanitizer cannot follow. Shrinking would
- * wait for grace periods, which the insert path must not.
- *
- * All TABLE_MAX_BUCKETS are allocated when the table is made, because
- * liburcu 0.13 aborts the process when a bucket allocation fails, and
- * growing would otherwise allocate. With min_nr_alloc_buckets ==
- * max_nr_buckets liburcu's default (mmap) backend takes its "small table"
- * path: one calloc of every bucket at creation, after which growth only
- * links buckets in. A calloc that large comes from fresh anonymous memory
- * (glibc's mmap threshold, jemalloc's huge extents) that the kernel backs
- * page by page as buckets come into use: the 16 MiB of 2^20 buckets add
- * about 250 kB to sysfast_init's resident memory (measured with VmRSS).
- * Past 2^20 live strings the table stops growing and chains lengthen (a
- * mean of n/2^20 nodes per bucket).
+ * The first array is static: 256 slots (4 KiB of zeroes, in .bss) hold a
+ * small program's 192 strings without growing, and sysfast_init has
+ * nothing to allocate for the table, so nothing to undo when it fails.
+ * A rehash away from it leaves it be.
  */
-#define TABLE_INIT_BUCKETS 256ul
-#define TABLE_MAX_BUCKETS (1ul << 20)
+#define TABLE_MIN_SLOTS 256u
+static struct intern_slot initial_slots[TABLE_MIN_SLOTS];
+static struct intern_slots initial_table = {.mask = TABLE_MIN_SLOTS - 1, .slot = initial_slots};
 
-/* Serialises insertions and the table's growth. Readers and the dying
- * path never take it. */
+/* Marks a slot whose string was removed. Never dereferenced. */
+static char tombstone_mark;
+#define TOMBSTONE ((struct sysfast_str *)(void *)&tombstone_mark)
+
+/* Serialises insertions, removals and rehashes. Readers never take it, and
+ * no holder ever waits for a grace period. */
 static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
-/* NULL until sysfast__intern_init; published with a release store before
- * sysfast_init reports the runtime up, and never freed. */
-static struct cds_lfht *intern_table;
-/* Bucket count; under intern_lock. */
-static unsigned long intern_buckets;
-/* Nodes in the table, dying ones included until they are deleted. Atomic:
- * added to under the lock, taken from by the lock-free dying path. */
+/* Replaced under intern_lock (release), read with an acquire load inside a
+ * read-side section. */
+static struct intern_slots *intern_table = &initial_table;
+/* Slots that are not empty (strings and tombstones); under intern_lock. */
+static size_t intern_used;
+/* Strings in the table, dying ones included until they are removed.
+ * Written under intern_lock, read with relaxed loads. */
 static size_t intern_live;
 /* The longest length ever interned. Only grows, under intern_lock, before
  * the node that has it is added; read with relaxed loads. No string in the
@@ -136,32 +188,6 @@ static const sysfast_type str_type = {
     .sizeof_fn = str_sizeof,
     .traverse = NULL,
 };
-
-/* ---- ThreadSanitizer annotations ---- */
-
-/*
- * A node reaches readers through rculfhash and is freed by liburcu's
- * call_rcu thread: hand-offs made with atomics inside liburcu that
- * ThreadSanitizer cannot see. These tell it what they guarantee; they
- * compile to nothing otherwise.
- */
-static inline void tsan_publish(const struct sysfast_str *s)
-{
-#ifdef SYSFAST__TSAN
-	__tsan_release((void *)s);
-#else
-	(void)s;
-#endif
-}
-
-static inline void tsan_consume(const struct sysfast_str *s)
-{
-#ifdef SYSFAST__TSAN
-	__tsan_acquire((void *)s);
-#else
-	(void)s;
-#endif
-}
 
 /* ---- strings ---- */
 
@@ -207,10 +233,9 @@ static struct sysfast_str *str_alloc(const char *s, size_t len)
 		return NULL;
 	}
 	str->ob.type = &str_type;
+	str->interned = false;
 	str->refcnt = 1;
 	str->len = len;
-	str->interned = false;
-	cds_lfht_node_init(&str->node);
 	if (len)
 		memcpy(str->data, s, len);
 	str->data[len] = '\0';
@@ -220,12 +245,12 @@ static struct sysfast_str *str_alloc(const char *s, size_t len)
 
 /* Takes a reference unless the count already reached zero (the string is
  * dying and must be treated as gone). */
-static bool str_get_unless_zero(struct sysfast_str *s)
+static inline bool str_get_unless_zero(struct sysfast_str *s)
 {
 	size_t n = __atomic_load_n(&s->refcnt, __ATOMIC_RELAXED);
 
 	do {
-		if (n == 0)
+		if (SYSFAST_UNLIKELY(n == 0))
 			return false;
 	} while (!__atomic_compare_exchange_n(&s->refcnt, &n, n + 1, true, __ATOMIC_ACQUIRE,
 	                                      __ATOMIC_RELAXED));
@@ -243,118 +268,283 @@ static void str_free_rcu(struct rcu_head *head)
 
 /* ---- the table ---- */
 
-static int str_match(struct cds_lfht_node *ht_node, const void *key)
+static inline uint64_t load8(const char *p)
 {
-	const struct sysfast_str *s = caa_container_of(ht_node, struct sysfast_str, node);
-	const struct str_key *k = key;
+	uint64_t w;
 
-	tsan_consume(s);
-	return s->hash == k->hash && s->len == k->len && memcmp(s->data, k->data, k->len) == 0;
+	memcpy(&w, p, 8);
+	return w;
 }
 
-/* The node with the key's bytes, live or dying, or NULL; `iter` is left on
- * it. Call inside a read-side critical section. */
-static struct sysfast_str *table_lookup(struct cds_lfht *ht, const struct str_key *key,
-                                        struct cds_lfht_iter *iter)
+static inline uint32_t load4(const char *p)
 {
-	struct cds_lfht_node *found;
+	uint32_t w;
 
-	cds_lfht_lookup(ht, (unsigned long)key->hash, str_match, key, iter);
-	found = cds_lfht_iter_get_node(iter);
-	return found ? caa_container_of(found, struct sysfast_str, node) : NULL;
+	memcpy(&w, p, 4);
+	return w;
 }
 
-/* The live interned string with the key's bytes, as a new reference, or
- * NULL. Lock-free. */
-static struct sysfast_str *table_find_live(const struct str_key *key)
+/* memcmp(a, b, len) == 0, inline for the short strings of the hit path
+ * (libc's memcmp is a call through the PLT to an IFUNC-selected routine).
+ * Reads only bytes [0, len) of each: overlapping words, never past the
+ * end. */
+/* Out of line: a call inside the lookup would make its caller save every
+ * callee-saved register on the hit path. */
+static __attribute__((noinline)) bool bytes_equal_long(const char *a, const char *b, size_t len)
 {
-	struct cds_lfht *ht = __atomic_load_n(&intern_table, __ATOMIC_ACQUIRE);
-	struct cds_lfht_iter iter;
-	struct sysfast_str *s;
+	return memcmp(a, b, len) == 0;
+}
+
+static inline bool bytes_equal(const char *a, const char *b, size_t len)
+{
+	if (len >= 8) {
+		if (SYSFAST_UNLIKELY(len > 32))
+			return bytes_equal_long(a, b, len);
+		for (size_t i = 0; i + 8 < len; i += 8)
+			if (load8(a + i) != load8(b + i))
+				return false;
+		return load8(a + len - 8) == load8(b + len - 8);
+	}
+	if (len >= 4)
+		return load4(a) == load4(b) && load4(a + len - 4) == load4(b + len - 4);
+	if (len == 0)
+		return true;
+	return a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1];
+}
+
+static inline struct sysfast_str *slot_node(const struct intern_slot *slot)
+{
+	return __atomic_load_n(&slot->node, __ATOMIC_ACQUIRE);
+}
+
+/* The node with these bytes in `t`, live or dying, or NULL. Lock-free:
+ * call inside a read-side critical section or under intern_lock. */
+static inline struct sysfast_str *table_lookup(const struct intern_slots *t, const char *s,
+                                               size_t len, uint64_t hash)
+{
+	for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		uint64_t h = __atomic_load_n(&t->slot[i].hash, __ATOMIC_RELAXED);
+		struct sysfast_str *n = slot_node(&t->slot[i]);
+
+		if (!n)
+			return NULL;
+		if (h == hash && n != TOMBSTONE && n->len == len && bytes_equal(n->data, s, len))
+			return n;
+	}
+}
+
+/* The live interned string with these bytes, as a new reference, or NULL.
+ * Lock-free. Inline in the hit paths (intern, find): no call, no frame. */
+static inline __attribute__((always_inline)) struct sysfast_str *
+table_find_live(const char *s, size_t len, uint64_t hash)
+{
+	struct intern_slots *t;
+	struct sysfast_str *n;
 
 	sysfast__thread_get();
 	sysfast__read_lock();
-	s = table_lookup(ht, key, &iter);
-	if (s && !str_get_unless_zero(s))
-		s = NULL;
+	t = sysfast__rcu_load(intern_table);
+	n = table_lookup(t, s, len, hash);
+	if (n && !str_get_unless_zero(n))
+		n = NULL;
 	sysfast__read_unlock();
-	return s;
+	return n;
 }
 
-/* Doubles the buckets once the strings outnumber them. Call with
- * intern_lock held. Growing only adds buckets and waits for no grace
- * period; liburcu forbids it inside a read-side section (an intern from an
- * audit hook), where the next insert made outside one grows instead. */
-static void table_grow_locked(struct cds_lfht *ht)
+/* Puts a node and its hash into the empty slot the probe reaches in an
+ * array no reader can see yet. */
+static void slots_put_unpublished(struct intern_slots *t, struct sysfast_str *n, uint64_t hash)
 {
-	if (__atomic_load_n(&intern_live, __ATOMIC_RELAXED) <= intern_buckets
-	    || intern_buckets >= TABLE_MAX_BUCKETS || sysfast__in_read_side())
+	size_t i = hash & t->mask;
+
+	while (t->slot[i].node)
+		i = (i + 1) & t->mask;
+	t->slot[i].hash = hash;
+	t->slot[i].node = n;
+}
+
+/*
+ * Replaces the array by one sized for the strings in the table (at least
+ * twice as many slots, so at most half full), without tombstones. Reads
+ * the slot arrays only, no node: at millions of strings, a node read per
+ * string would be a cache miss per string under the lock. Dying strings
+ * move too; their owners remove them from the new array. Call with
+ * intern_lock held. Returns the new array, or NULL if it cannot be
+ * allocated, with nothing changed. Waits for no grace period: safe inside
+ * a read-side section.
+ */
+static struct intern_slots *table_rehash_locked(struct intern_slots *old)
+{
+	size_t live = intern_live, slots = TABLE_MIN_SLOTS;
+	struct intern_slots *t;
+
+	while (slots / 2 < live + 1) {
+		if (slots > (SIZE_MAX - sizeof(*t)) / sizeof(t->slot[0]) / 2)
+			return NULL;
+		slots *= 2;
+	}
+	t = sysfast__calloc(1, sizeof(*t) + slots * sizeof(t->slot[0]));
+	if (!t)
+		return NULL;
+	t->mask = slots - 1;
+	t->slot = (struct intern_slot *)(t + 1);
+	for (size_t i = 0; i <= old->mask; i++) {
+		struct sysfast_str *n = old->slot[i].node;
+
+		if (n && n != TOMBSTONE)
+			slots_put_unpublished(t, n, old->slot[i].hash);
+	}
+	intern_used = live;
+	sysfast__rcu_publish(intern_table, t);
+	if (old != &initial_table)
+		sysfast__defer_free(&old->rcu);
+	return t;
+}
+
+/* Stores n into an empty or tombstone slot, for readers: the hash first,
+ * the node last. Under intern_lock. */
+static void slot_fill(struct intern_slot *slot, struct sysfast_str *n)
+{
+	__atomic_store_n(&slot->hash, n->hash, __ATOMIC_RELAXED);
+	__atomic_store_n(&slot->node, n, __ATOMIC_RELEASE);
+}
+
+/*
+ * Puts `cand` (which the caller holds a reference to, and whose bytes are
+ * not live in the table) into the table: into the slot of `dying` if not
+ * NULL (a node with equal bytes whose count reached zero, still in the
+ * table), else into the first tombstone or the empty slot its probe
+ * reaches, growing the table first when that would fill more than 3/4 of
+ * it. Under intern_lock. Returns 0, or -1 if the table cannot grow and
+ * has no slot to spare (nothing changed).
+ */
+static int table_insert_locked(struct sysfast_str *cand, struct sysfast_str *dying)
+{
+	struct intern_slots *t = intern_table;
+	size_t i, tomb = SIZE_MAX;
+
+	for (i = cand->hash & t->mask;; i = (i + 1) & t->mask) {
+		struct sysfast_str *n = t->slot[i].node;
+
+		if (!n || n == dying)
+			break;
+		if (n == TOMBSTONE && tomb == SIZE_MAX)
+			tomb = i;
+	}
+	if (dying) {
+		/* The same hash, and the dying node's removal will find
+		 * nothing: one store swaps them. */
+		__atomic_store_n(&t->slot[i].node, cand, __ATOMIC_RELEASE);
+		return 0;
+	}
+	if (tomb != SIZE_MAX) {
+		slot_fill(&t->slot[tomb], cand);
+	} else {
+		if (intern_used + 1 > (t->mask + 1) / 4 * 3) {
+			struct intern_slots *bigger = table_rehash_locked(t);
+
+			if (bigger) {
+				t = bigger;
+				for (i = cand->hash & t->mask; t->slot[i].node;
+				     i = (i + 1) & t->mask)
+					;
+			} else if (intern_used + 2 > t->mask + 1) {
+				/* One slot must stay empty, for the probes to end. */
+				return -1;
+			}
+		}
+		slot_fill(&t->slot[i], cand);
+		intern_used++;
+	}
+	__atomic_store_n(&intern_live, intern_live + 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Takes the node out of slot i. Under intern_lock. */
+static void slot_clear_locked(struct intern_slots *t, size_t i)
+{
+	__atomic_store_n(&intern_live, intern_live - 1, __ATOMIC_RELAXED);
+	if (t->slot[(i + 1) & t->mask].node) {
+		__atomic_store_n(&t->slot[i].node, TOMBSTONE, __ATOMIC_RELEASE);
 		return;
-	intern_buckets *= 2;
-	/* Allocates no bucket memory (see TABLE_MAX_BUCKETS). */
-	cds_lfht_resize(ht, intern_buckets);
+	}
+	/* The next slot is empty: no probe needs to pass this one, nor the
+	 * tombstones right before it. */
+	do {
+		__atomic_store_n(&t->slot[i].node, NULL, __ATOMIC_RELEASE);
+		intern_used--;
+		i = (i - 1) & t->mask;
+	} while (t->slot[i].node == TOMBSTONE);
 }
 
 /*
  * The canonical string for `cand`'s bytes, as a new reference. `cand` is a
  * string the caller holds a reference to. If a live interned string with
  * equal bytes exists (possibly cand itself, interned by another thread
- * meanwhile), returns it; otherwise interns cand (replacing a dying node
- * with equal bytes, if any) and returns it. Either way the caller then
- * drops its reference to cand. Never fails.
+ * meanwhile), returns it; otherwise interns cand (in the slot of a dying
+ * node with equal bytes, if any) and returns it. Either way the caller
+ * then drops its reference to cand. NULL with MemoryError only when the
+ * table is full and cannot grow; cand is then as it was.
  */
 static struct sysfast_str *table_publish(struct sysfast_str *cand)
 {
-	struct str_key key = {cand->data, cand->len, cand->hash};
 	struct sysfast_str *old, *canon = cand;
-	struct cds_lfht *ht = intern_table;
-	struct cds_lfht_iter iter;
+	size_t max_len;
 
 	sysfast__thread_get();
 	pthread_mutex_lock(&intern_lock);
-	sysfast__read_lock();
-	old = table_lookup(ht, &key, &iter);
+	/* Under the lock no node in the table is freed: its owner's removal
+	 * waits for the lock before handing it to call_rcu. */
+	old = table_lookup(intern_table, cand->data, cand->len, cand->hash);
 	if (old && str_get_unless_zero(old)) {
 		canon = old;
 	} else {
+		max_len = intern_max_len;
 		sysfast_str_incref(cand);
 		/* Before the node is visible, so that a find of this length
 		 * looks for it (relaxed: see sysfast_intern_find). */
-		if (key.len > intern_max_len)
-			__atomic_store_n(&intern_max_len, key.len, __ATOMIC_RELAXED);
+		if (cand->len > max_len)
+			__atomic_store_n(&intern_max_len, cand->len, __ATOMIC_RELAXED);
 		/* Before the node is visible: a reader that finds it must
 		 * see an interned string. */
 		__atomic_store_n(&cand->interned, true, __ATOMIC_RELEASE);
-		tsan_publish(cand);
-		/* A dying node is swapped out in one step. The replace fails
-		 * only if its owner's delete got there first, and then the
-		 * key is free. Only an add makes the table one node larger. */
-		if (!old
-		    || cds_lfht_replace(ht, &iter, (unsigned long)key.hash, str_match, &key,
-		                        &cand->node)
-		           != 0) {
-			cds_lfht_add(ht, (unsigned long)key.hash, &cand->node);
-			__atomic_add_fetch(&intern_live, 1, __ATOMIC_RELAXED);
+		if (table_insert_locked(cand, old) < 0) {
+			/* Never visible: undone as if never tried. */
+			__atomic_store_n(&cand->interned, false, __ATOMIC_RELAXED);
+			__atomic_store_n(&intern_max_len, max_len, __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&cand->refcnt, 1, __ATOMIC_RELAXED);
+			canon = NULL;
 		}
 	}
-	sysfast__read_unlock();
-	table_grow_locked(ht);
 	pthread_mutex_unlock(&intern_lock);
+	if (!canon)
+		sysfast_err_set(sysfast_MemoryError,
+		                "out of memory: the intern table is full and cannot grow");
 	return canon;
 }
 
 /* The last reference to an interned string is gone: take its node out of
- * the table (unless a writer already replaced it) and free it once no
- * reader can hold it. Lock-free; never waits. */
+ * the table (unless a writer already put a new node with equal bytes in
+ * its slot) and free it once no reader can hold it. Waits for no grace
+ * period and allocates nothing. */
 static void str_retire(struct sysfast_str *s)
 {
-	struct cds_lfht *ht = __atomic_load_n(&intern_table, __ATOMIC_ACQUIRE);
+	struct intern_slots *t;
 
 	sysfast__thread_get();
-	sysfast__read_lock();
-	if (cds_lfht_del(ht, &s->node) == 0)
-		__atomic_sub_fetch(&intern_live, 1, __ATOMIC_RELAXED);
-	sysfast__read_unlock();
+	pthread_mutex_lock(&intern_lock);
+	t = intern_table;
+	for (size_t i = s->hash & t->mask;; i = (i + 1) & t->mask) {
+		struct sysfast_str *n = t->slot[i].node;
+
+		if (!n)
+			break;
+		if (n == s) {
+			slot_clear_locked(t, i);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&intern_lock);
 #ifdef SYSFAST__TSAN
 	__tsan_release(&s->rcu);
 #endif
@@ -365,42 +555,20 @@ static void str_retire(struct sysfast_str *s)
 
 int sysfast__intern_init(void)
 {
-	const size_t bucket_bytes = TABLE_MAX_BUCKETS * sizeof(struct cds_lfht_node);
-	struct cds_lfht *ht = NULL;
-	void *probe;
+	/* The table starts as initial_table: nothing to make. */
+	return 0;
+}
+
+struct sysfast__intern_stats sysfast__intern_stats(void)
+{
+	struct sysfast__intern_stats st = {0, 0, 0};
 
 	pthread_mutex_lock(&intern_lock);
-	if (intern_table) {
-		pthread_mutex_unlock(&intern_lock);
-		return 0;
-	}
-	/*
-	 * liburcu 0.13 aborts instead of returning NULL when its own
-	 * allocations fail (cds_lfht_new_flavor returns NULL only for bad
-	 * sizes). Its one large allocation is the calloc of the bucket
-	 * array: a mapping of the same size made and returned just before
-	 * checks that the address space (and, under strict overcommit, the
-	 * commit charge) is there, turning the likely failure into a clean
-	 * MemoryError. A mapping rather than a malloc: a freed malloc block
-	 * can come back to liburcu's calloc from the allocator's cache, which
-	 * must then zero it, touching every page. The rest (the small table header, memory running out
-	 * between the two) can still abort; docs/robustness.md says so.
-	 */
-	probe = sysfast__map(bucket_bytes);
-	if (probe) {
-		sysfast__unmap(probe, bucket_bytes);
-		ht = cds_lfht_new_flavor(TABLE_INIT_BUCKETS, TABLE_MAX_BUCKETS, TABLE_MAX_BUCKETS,
-		                         0, &urcu_memb_flavor, NULL);
-	}
-	if (!ht) {
-		pthread_mutex_unlock(&intern_lock);
-		sysfast_err_set(sysfast_MemoryError, "out of memory for the intern table");
-		return -1;
-	}
-	intern_buckets = TABLE_INIT_BUCKETS;
-	__atomic_store_n(&intern_table, ht, __ATOMIC_RELEASE);
+	st.slots = intern_table->mask + 1;
+	st.used = intern_used;
+	st.live = intern_live;
 	pthread_mutex_unlock(&intern_lock);
-	return 0;
+	return st;
 }
 
 /* ---- public API ---- */
@@ -440,7 +608,7 @@ void sysfast_str_decref(sysfast_str *s)
 		return;
 	/* Release: this thread's uses of s happen before the free; acquire:
 	 * the freeing thread sees everyone else's. */
-	if (__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+	if (SYSFAST_LIKELY(__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL) != 0))
 		return;
 	if (__atomic_load_n(&s->interned, __ATOMIC_ACQUIRE))
 		str_retire(s);
@@ -462,7 +630,7 @@ sysfast_str *sysfast_intern(const char *s, size_t len)
 	/* A longer string than any interned cannot be found: it is
 	 * allocated before its bytes are read. */
 	if (len <= __atomic_load_n(&intern_max_len, __ATOMIC_RELAXED)) {
-		found = table_find_live(&(struct str_key){len ? s : "", len, bytes_hash(s, len)});
+		found = table_find_live(len ? s : "", len, bytes_hash(s, len));
 		if (found)
 			return found;
 	}
@@ -500,9 +668,12 @@ int sysfast_intern_in_place(sysfast_str **p)
 	s = *p;
 	if (sysfast_str_is_interned(s))
 		return 0;
-	canon = table_find_live(&(struct str_key){s->data, s->len, s->hash});
+	canon = table_find_live(s->data, s->len, s->hash);
 	if (!canon)
 		canon = table_publish(s);
+	/* A full table that cannot grow: *p stays the caller's. */
+	if (!canon)
+		return -1;
 	/* canon is a new reference (to s itself if s became canonical): it
 	 * takes the place of the caller's reference to s. */
 	*p = canon;
@@ -521,7 +692,7 @@ sysfast_str *sysfast_intern_find(const char *s, size_t len)
 	 * as if this find had run just before it. */
 	if (len > __atomic_load_n(&intern_max_len, __ATOMIC_RELAXED))
 		return NULL;
-	return table_find_live(&(struct str_key){len ? s : "", len, bytes_hash(s, len)});
+	return table_find_live(len ? s : "", len, bytes_hash(s, len));
 }
 
 size_t sysfast_intern_count(void)
