@@ -184,8 +184,8 @@ int sysfast_getsizeof_default(const sysfast_object *o, size_t dflt, size_t *size
  * The set of objects already reached: open addressing with linear probing
  * over a power-of-two table of addresses (NULL marks an empty slot), at
  * most half full. Nothing on a Debian system fits better: liburcu's
- * cds_lfht, already linked, is built for concurrent readers and allocates
- * a node per entry; glib's GHashTable would be a new dependency for one
+ * cds_lfht is built for concurrent readers and allocates a node per
+ * entry; glib's GHashTable would be a new dependency for one
  * private table; hsearch(3) keys by string and hsearch_r cannot grow. A
  * set that lives for one call, is used by one thread and only grows needs
  * none of that, and one flat array is the fastest thing to probe.

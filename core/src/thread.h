@@ -130,13 +130,6 @@ static inline bool sysfast__is_initialized(void)
  * thread there. */
 void sysfast__thread_on_exit(void (*fn)(struct sysfast__thread *t));
 
-/* True inside an RCU read-side critical section on this thread, e.g. in a
- * hook: liburcu forbids some calls (cds_lfht_resize) there. */
-static inline bool sysfast__in_read_side(void)
-{
-	return urcu_memb_read_ongoing();
-}
-
 /* ---- reclamation ---- */
 
 /* Frees a malloc'd block that starts with a struct rcu_head once every
