@@ -87,7 +87,7 @@ SPEC = {
     "sysfast/audit/filtered_of_50": dict(limit="limit/fnptr_array/hooks:1/args:2"),
     "sysfast/workload": dict(base="cpython/workload"),
     # Interning (bench_objects.c): no targets yet.
-    "sysfast/intern/known": dict(base="cpython/intern/known"),
+    "sysfast/intern/known": dict(base="cpython/intern/known", limit="limit/intern_floor"),
     "sysfast/intern/find": dict(base="cpython/intern/known"),
     # getsizeof with a constant sizeof_fn (issue 15): held on the
     # SYSFAST_INLINE form, as the audit targets are; the library's function

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * A reference limit of its own (see bench_limits.c for the others):
+ * Floors: what a call cannot do without under the contract, measured in
+ * the same run as the call (see bench_limits.c for the other limits).
  *
  * limit/varargs_rcu/hooks:1/args:2: what sysfast_audit(name, "(si)", s,
  * i) cannot do without under the contract, and nothing more: a call
@@ -13,8 +14,16 @@
  * name or the format, no error state, no interpreter: the floor under
  * sysfast/audit_format_fn/hooks:1 (docs/benchmarks.md).
  *
- * It lives in a file of its own, linked last, and registers itself from a
- * constructor, so that adding it moved no other benchmark's code: the
+ * limit/intern_floor: what sysfast_intern of a known 19-byte string and
+ * the sysfast_str_decref after it (sysfast/intern/known) cannot do
+ * without: the SipHash-1-3 of the bytes under a key (the contract's keyed
+ * hash, the library's own inline code), one locked compare-and-swap
+ * taking a reference only if the count is not zero, and one locked
+ * decrement dropping it. No table, no compare of the bytes, no read-side
+ * section, no checks.
+ *
+ * They live in a file of their own, linked last, and register themselves
+ * from a constructor, so that adding them moved no other benchmark's code: the
  * inline audit rows move by up to 40% with the alignment of their loops
  * and hooks, which any code placed before them shifts
  * (docs/benchmarks.md, "Noise on this machine").
@@ -24,6 +33,7 @@
 
 #include <urcu/urcu-memb.h>
 
+#include "../core/src/siphash.h"
 #include "bench.h"
 #include "hooks.h"
 #include "shim.h"
@@ -100,8 +110,45 @@ static void bm_varargs_rcu(sysfast_bench_state *st)
 	sysfast_bench_expect_zero(st, acc, "a hook failed");
 }
 
-__attribute__((constructor)) static void bench_limit_varargs_register(void)
+/* The string sysfast/intern/known interns, and a reference count. */
+static const char bench_floor_text[] = "bench.interned.name";
+static size_t bench_floor_refcnt = 1;
+static struct sysfast__sipkey bench_floor_key = {0x0706050403020100u, 0x0f0e0d0c0b0a0908u};
+
+__attribute__((noipa)) static uint64_t bench_floor_intern(const char *text, size_t len)
+{
+	uint64_t h = sysfast__siphash13(&bench_floor_key, text, len);
+	size_t n = __atomic_load_n(&bench_floor_refcnt, __ATOMIC_RELAXED);
+
+	/* Get unless zero, as a lookup that finds the string does. */
+	while (n
+	       && !__atomic_compare_exchange_n(&bench_floor_refcnt, &n, n + 1, true,
+	                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		;
+	return h ^ n;
+}
+
+__attribute__((noipa)) static void bench_floor_decref(void)
+{
+	__atomic_fetch_sub(&bench_floor_refcnt, 1, __ATOMIC_RELEASE);
+}
+
+static void bm_intern_floor(sysfast_bench_state *st)
+{
+	int acc = 0;
+
+	SYSFAST_BENCH_LOOP(st)
+	{
+		uint64_t h = bench_floor_intern(bench_floor_text, sizeof(bench_floor_text) - 1);
+		bench_floor_decref();
+		SYSFAST_BENCH_CONSUME(acc, h == 0);
+	}
+	sysfast_bench_expect_zero(st, acc, "a hash of zero");
+}
+
+__attribute__((constructor)) static void bench_limit_floors_register(void)
 {
 	sysfast_bench_register("limit/varargs_rcu/hooks:1/args:2", bm_varargs_rcu,
 	                       &(sysfast_bench_options){.arg = (void *)1, .setup = setup_varargs});
+	sysfast_bench_register("limit/intern_floor", bm_intern_floor, NULL);
 }
