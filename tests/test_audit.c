@@ -694,6 +694,49 @@ static void test_macro_evaluates_arguments_only_when_a_hook_will_run(void **stat
 	assert_int_equal(a.kinds[1], SYSFAST_ARG_INT);
 }
 
+/* A hook in a sub-interpreter sets the event's process-wide filter byte:
+ * a site on a thread of the main interpreter must still not evaluate its
+ * arguments, while the sub-interpreter lives and after it is gone (the
+ * byte stays set until sysfast_fini); with only the main interpreter the
+ * byte alone decides. */
+static void test_macro_evaluates_arguments_only_for_hooks_of_the_threads_interpreter(void **state)
+{
+	static struct rec m = {.tag = "m"}, s = {.tag = "s"};
+	static const char *const main_ev[] = {"t.exact.main"};
+	static const char *const sub_ev[] = {"t.exact.sub"};
+	sysfast_interp *sub;
+
+	(void)state;
+	assert_int_equal(sysfast_add_audit_hook_ex(rec_hook, &m, filter(main_ev, 1)), 0);
+	evaluated = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(SYSFAST_AUDIT("t.exact.main", SYSFAST_INT(side_effect())), 0);
+		assert_int_equal(SYSFAST_AUDIT("t.exact.sub", SYSFAST_INT(side_effect())), 0);
+	}
+	assert_int_equal(evaluated, 3);
+	assert_int_equal(m.calls, 3);
+
+	sub = sysfast_interp_new();
+	assert_non_null(sub);
+	assert_int_equal(sysfast_interp_add_audit_hook(sub, rec_hook, &s, filter(sub_ev, 1)), 0);
+	for (int round = 0; round < 2; round++) {
+		evaluated = 0;
+		m.calls = s.calls = 0;
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(SYSFAST_AUDIT("t.exact.sub", SYSFAST_INT(side_effect())),
+			                 0);
+			assert_int_equal(SYSFAST_AUDIT("t.exact.main", SYSFAST_INT(side_effect())),
+			                 0);
+		}
+		assert_int_equal(evaluated, 3);
+		assert_int_equal(m.calls, 3);
+		assert_int_equal(s.calls, 0);
+		/* The second round after the sub-interpreter is gone. */
+		if (round == 0)
+			assert_int_equal(sysfast_interp_destroy(sub), 0);
+	}
+}
+
 static void test_audit_active_tells_whether_a_hook_would_run(void **state)
 {
 	static struct rec a = {.tag = "a"};
@@ -789,6 +832,7 @@ int main(void)
 	    T(test_format_building_one_tuple_gives_its_items),
 	    T(test_null_args_mean_no_arguments_and_hooks_get_non_null),
 	    T(test_macro_evaluates_arguments_only_when_a_hook_will_run),
+	    T(test_macro_evaluates_arguments_only_for_hooks_of_the_threads_interpreter),
 	    T(test_audit_active_tells_whether_a_hook_would_run),
 	    T(test_after_fini_audit_calls_return_zero_and_call_nothing),
 	    T(test_seal_makes_every_add_fail_with_permission_error),

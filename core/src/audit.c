@@ -50,6 +50,13 @@ unsigned sysfast__audit_enabled;
  * interpreter that is gone costs its event the thread's view check. */
 static unsigned char audit_listened[SYSFAST_EVENT_ID_MAX + 1];
 const unsigned char sysfast__audit_unresolved = 1;
+/* Nonzero while every byte of that filter is exact for every thread: set
+ * up with the main interpreter, cleared when the first sub-interpreter is
+ * made and not set again before the next sysfast_init (a byte that a
+ * sub-interpreter's hook set stays set after that interpreter is gone).
+ * Then a byte of 1 means that a hook runs in the thread's interpreter,
+ * and a default-form SYSFAST_AUDIT site needs no call to ask. */
+unsigned sysfast__audit_exact;
 
 /* One filter pattern of a hook: an exact name or a prefix (`len` bytes of
  * text, before the '*'; "" for "*"). Exact names are compared as text,
@@ -453,6 +460,10 @@ int sysfast__interp_audit_init(struct sysfast_interp *interp)
 	/* Before the first interpreter exists: from now on new names get
 	 * their hooks. */
 	sysfast__event_observe(&event_observer);
+	/* Before the interpreter is handed out (the caller's lock orders
+	 * it before any thread can enter it). */
+	if (!interp->is_main)
+		__atomic_store_n(&sysfast__audit_exact, 0, __ATOMIC_RELAXED);
 
 	interp->view = view_map();
 	if (!interp->view) {
@@ -467,6 +478,8 @@ int sysfast__interp_audit_init(struct sysfast_interp *interp)
 		return -1;
 	}
 	audit_commit(&c);
+	if (interp->is_main)
+		__atomic_store_n(&sysfast__audit_exact, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -562,6 +575,7 @@ void sysfast__audit_drop_global(void)
 		vec_free(final_vec);
 	final_vec = NULL;
 	__atomic_store_n(&sysfast__audit_enabled, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sysfast__audit_exact, 0, __ATOMIC_RELAXED);
 	/* Every hook is gone: nobody listens to anything, and a runtime
 	 * started next begins with a clean filter. */
 	for (sysfast_event_id id = 1; id <= count; id++)

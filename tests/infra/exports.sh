@@ -21,7 +21,7 @@ failed=0
 # The internal symbols a compiled program may reference: the default form
 # of SYSFAST_AUDIT (<sysfast/audit.h>), then the SYSFAST_INLINE form
 # (<sysfast/static/*.h>).
-internal_ok='^sysfast__(audit_enabled|audit_unresolved|audit_listens|audit_at|audit_site|audit_resolve|audit_failed|audit_unlock_site|audit_tls|frame_top|frame_local_slow|frame_local_failed|initialized_ptr|getsizeof_result)$'
+internal_ok='^sysfast__(audit_enabled|audit_unresolved|audit_exact|audit_listens|audit_at|audit_site|audit_resolve|audit_failed|audit_unlock_site|audit_tls|frame_top|frame_local_slow|frame_local_failed|initialized_ptr|getsizeof_result)$'
 
 # check LABEL SYMBOLS
 check() {

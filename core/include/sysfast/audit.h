@@ -127,11 +127,15 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
 	__extension__({                                                                            \
 		(void)sizeof("" name_literal);                                                     \
 		static const unsigned char *sysfast__listened = &sysfast__audit_unresolved;        \
+		const unsigned char *sysfast__l;                                                   \
 		int sysfast__rc = 0;                                                               \
 		if (SYSFAST_UNLIKELY(__atomic_load_n(&sysfast__audit_enabled, __ATOMIC_RELAXED))   \
-		    && __atomic_load_n(__atomic_load_n(&sysfast__listened, __ATOMIC_ACQUIRE),      \
-		                       __ATOMIC_RELAXED)                                           \
-		    && sysfast__audit_listens(&sysfast__listened, (name_literal))) {               \
+		    && __atomic_load_n(                                                            \
+		        (sysfast__l = __atomic_load_n(&sysfast__listened, __ATOMIC_ACQUIRE)),      \
+		        __ATOMIC_RELAXED)                                                          \
+		    && ((sysfast__l != &sysfast__audit_unresolved                                  \
+		         && __atomic_load_n(&sysfast__audit_exact, __ATOMIC_RELAXED))              \
+		        || sysfast__audit_listens(&sysfast__listened, (name_literal)))) {          \
 			__VA_OPT__(const sysfast_arg sysfast__av[] = {__VA_ARGS__};)               \
 			const sysfast_args sysfast__aa = {                                         \
 			    0 __VA_OPT__(+sizeof(sysfast__av) / sizeof(sysfast__av[0])),           \
@@ -153,11 +157,15 @@ SYSFAST_API bool sysfast_audit_active(sysfast_event_id event);
  * filter. sysfast__audit_listens resolves the name on the first call and
  * stores that pointer (release); it tells whether a hook would run in the
  * thread's interpreter (true for a bad name, which the dispatch reports),
- * so that the arguments are evaluated only then. sysfast__audit_at
+ * so that the arguments are evaluated only then. While
+ * sysfast__audit_exact is nonzero (no sub-interpreter since sysfast_init)
+ * a resolved site's byte already tells that, and the site skips the call
+ *. sysfast__audit_at
  * dispatches.
  */
 SYSFAST_API extern unsigned sysfast__audit_enabled;
 SYSFAST_API extern const unsigned char sysfast__audit_unresolved;
+SYSFAST_API extern unsigned sysfast__audit_exact;
 SYSFAST_API SYSFAST_NOPLT bool sysfast__audit_listens(const unsigned char **listened,
                                                       const char *name);
 SYSFAST_API SYSFAST_NOPLT int sysfast__audit_at(const unsigned char **listened, const char *name,
