@@ -14,7 +14,9 @@
 # matching FILTER, 3 repetitions. As root it runs pinned to the last CPU at
 # real-time priority (chrt -f 50 taskset), so that other load on the
 # machine cannot interleave with it; otherwise as is, and says so.
-# Prints per row and LIB the least and the median of the rounds' medians.
+# Prints per row and LIB the least and the median of the rounds' medians
+# of CPU time (at real-time priority the kernel's throttling of real-time
+# tasks, 5% of each second by default, lands in wall time).
 # Build the copies first, e.g. cp build/bench/core/static-tls/libsysfast.so.0.* /tmp/new.so
 set -euo pipefail
 
@@ -53,7 +55,7 @@ for ((i = 0; i < rounds; i++)); do
 		cp "$lib" "$target"
 		"${run[@]}" "$bin" --benchmark_filter="$filter" --benchmark_repetitions=3 \
 			--benchmark_min_time=0.1 --benchmark_format=csv 2>/dev/null |
-			awk -F, -v lib="$lib" '/_median/ { gsub("\"", "", $1); sub("_median", "", $1); print lib "," $1 "," $3 }'
+			awk -F, -v lib="$lib" '/_median/ { gsub("\"", "", $1); sub("_median", "", $1); print lib "," $1 "," $4 }'
 	done
 done | /usr/bin/python3 -c '
 import collections, statistics, sys
