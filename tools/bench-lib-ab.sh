@@ -16,7 +16,8 @@
 # machine cannot interleave with it; otherwise as is, and says so.
 # Prints per row and LIB the least and the median of the rounds' medians
 # of CPU time (at real-time priority the kernel's throttling of real-time
-# tasks, 5% of each second by default, lands in wall time).
+# tasks, 5% of each second by default, lands in wall time); rows timed by
+# another process (CPython's, "manual_time") in wall time.
 # Build the copies first, e.g. cp build/bench/core/static-tls/libsysfast.so.0.* /tmp/new.so
 set -euo pipefail
 
@@ -55,7 +56,7 @@ for ((i = 0; i < rounds; i++)); do
 		cp "$lib" "$target"
 		"${run[@]}" "$bin" --benchmark_filter="$filter" --benchmark_repetitions=3 \
 			--benchmark_min_time=0.1 --benchmark_format=csv 2>/dev/null |
-			awk -F, -v lib="$lib" '/_median/ { gsub("\"", "", $1); sub("_median", "", $1); print lib "," $1 "," $4 }'
+			awk -F, -v lib="$lib" '/_median/ { gsub("\"", "", $1); sub("_median", "", $1); print lib "," $1 "," ($1 ~ /manual_time/ ? $3 : $4) }'
 	done
 done | /usr/bin/python3 -c '
 import collections, statistics, sys
