@@ -84,8 +84,9 @@ SYSFAST_API int sysfast_audit_seal(void);
  * sysfast_ValueError and a bad format sysfast_SystemError, and no hook is
  * called. An ordinary variadic function, never a macro, in C and C++:
  * the library remembers the event and format pointers it saw lately (per
- * thread, each confirmed against the text before use), so a call with
- * literals skips the name lookup and the format check. Never allocates
+ * thread, each confirmed against the text before use unless it lies in
+ * the main program's read-only data), so a call with literals skips the
+ * name lookup and the format check. Never allocates
  * once the thread has used the library and the name is known. */
 SYSFAST_API int sysfast_audit(const char *event, const char *format, ...);
 SYSFAST_API int sysfast_vaudit(const char *event, const char *format, va_list va);
