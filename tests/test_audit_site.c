@@ -10,6 +10,7 @@
  * any number of arguments compiles and works.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,10 @@ static struct {
 	int calls;
 	const char *name;
 	size_t n;
-	sysfast_arg items[4];
+	sysfast_arg items[6];
 	/* The first bytes of each text item: 'c' and 'C' text lives in the
 	 * call's own buffer, gone once it returns. */
-	char text[4][16];
+	char text[6][16];
 	int fail; /* return -1 with sysfast_PermissionError */
 } seen;
 
@@ -42,7 +43,7 @@ static int rec_hook(sysfast_event_id id, const char *name, const sysfast_args *a
 	__atomic_fetch_add(&seen.calls, 1, __ATOMIC_RELAXED);
 	seen.name = name;
 	seen.n = args->n;
-	for (size_t i = 0; i < args->n && i < 4; i++) {
+	for (size_t i = 0; i < args->n && i < 6; i++) {
 		const sysfast_arg *a = &args->items[i];
 
 		seen.items[i] = *a;
@@ -448,6 +449,104 @@ static void test_any_number_of_arguments_compiles_and_works(void **state)
 #undef A100
 #undef A10
 
+/* Wrappers that hand sysfast_vaudit a va_list whose values begin after
+ * 0 to 4 named ints: on x86-64 the first values are then in the saved
+ * argument registers, some or none of them, and the rest on the stack,
+ * which sysfast_audit's memo reads in two different ways (audit.c,
+ * memo_build_direct). */
+static int vaudit_after(int named_sum, const char *event, const char *format, va_list va)
+{
+	(void)named_sum;
+	return sysfast_vaudit(event, format, va);
+}
+
+#define VAUDIT_AFTER(k, last, sum, ...)                                                            \
+	static int vaudit_after_##k(const char *event, const char *format, __VA_ARGS__, ...)       \
+	{                                                                                          \
+		va_list va;                                                                        \
+		int rc;                                                                            \
+		va_start(va, last);                                                                \
+		rc = vaudit_after(sum, event, format, va);                                         \
+		va_end(va);                                                                        \
+		return rc;                                                                         \
+	}
+VAUDIT_AFTER(1, a, a, int a)
+VAUDIT_AFTER(2, b, a + b, int a, int b)
+VAUDIT_AFTER(3, c, a + b + c, int a, int b, int c)
+VAUDIT_AFTER(4, d, a + b + c + d, int a, int b, int c, int d)
+#undef VAUDIT_AFTER
+
+static const int six_ints[] = {-1, -3, INT32_MIN};
+
+/* The same six values, an int and a text in turn, after `named` named
+ * arguments (0: sysfast_audit itself); the format reads the first few. */
+static int audit_six_after(int named, const char *event, const char *format, int r)
+{
+	static const char *const text[] = {"v1", "v3", "v5"};
+
+#define SIX six_ints[0] + r, text[0], six_ints[1] + r, text[1], six_ints[2] + r, text[2]
+	switch (named) {
+	case 0:
+		return sysfast_audit(event, format, SIX);
+	case 1:
+		return vaudit_after_1(event, format, 1, SIX);
+	case 2:
+		return vaudit_after_2(event, format, 1, 2, SIX);
+	case 3:
+		return vaudit_after_3(event, format, 1, 2, 3, SIX);
+	default:
+		return vaudit_after_4(event, format, 1, 2, 3, 4, SIX);
+	}
+#undef SIX
+}
+
+/* What the hook saw of audit_six_after's first `n` values, in round `r`. */
+static void assert_six_seen(size_t n, int r)
+{
+	assert_int_equal(seen.n, n);
+	for (size_t k = 0; k < n; k++) {
+		const sysfast_arg *a = &seen.items[k];
+
+		if (k % 2 == 0) {
+			assert_int_equal(a->kind, SYSFAST_ARG_INT);
+			assert_int_equal(a->v.i, six_ints[k / 2] + r);
+		} else {
+			assert_int_equal(a->kind, SYSFAST_ARG_STR);
+			assert_int_equal(a->len, 2);
+			assert_int_equal(seen.text[k][0], 'v');
+			assert_int_equal(seen.text[k][1], '0' + (int)k);
+		}
+	}
+}
+
+/* Every count of values from 1 to 6, with the values starting at each
+ * argument register in turn: whatever part of them is in registers and
+ * whatever on the stack, each value arrives in its place, on the call
+ * that fills the memo and on those it answers. The formats are literals
+ * (trusted by address) and copies on the stack (compared). */
+static void test_values_arrive_in_order_wherever_the_abi_put_them(void **state)
+{
+	static const char *const formats[] = {"i", "(is)", "(isi)", "isis", "(isisi)", "(isisis)"};
+	char copy[16];
+
+	(void)state;
+	add_hook();
+	for (int named = 0; named <= 4; named++) {
+		for (size_t f = 0; f < sizeof(formats) / sizeof(*formats); f++) {
+			strcpy(copy, formats[f]);
+			for (int r = 0; r < ROUNDS; r++) {
+				seen.n = 0;
+				assert_int_equal(audit_six_after(named, "site.abi", formats[f], r),
+				                 0);
+				assert_six_seen(f + 1, r);
+				seen.n = 0;
+				assert_int_equal(audit_six_after(named, "site.abi", copy, r), 0);
+				assert_six_seen(f + 1, r);
+			}
+		}
+	}
+}
+
 /* `a` and its text, as recorded in seen.text, against seen's first item. */
 static void assert_same_arg(const sysfast_arg *a, const char *a_text)
 {
@@ -726,6 +825,7 @@ int main(void)
 	    T(test_a_reused_buffer_of_any_name_length_raises_what_it_holds),
 	    T(test_text_values_of_any_length_and_null_are_built_whole),
 	    T(test_any_number_of_arguments_compiles_and_works),
+	    T(test_values_arrive_in_order_wherever_the_abi_put_them),
 	    T(test_site_evaluates_its_arguments_once_whoever_listens),
 	    T(test_the_function_is_still_there),
 	    T(test_long_names_that_differ_late_stay_apart),

@@ -914,6 +914,20 @@ struct memo_block {
  * from its offset in the format (MEMO_AT + offset). */
 enum { MEMO_INT, MEMO_STR, MEMO_AT };
 
+/* What the memo knows of an entry as a whole, fixed when it is filled. */
+enum {
+	/* Both texts lie in the main program's read-only data (in_main_ro):
+	 * a call that passes the same two addresses passes the same texts,
+	 * so its hit needs no compare. Decided once, at the fill. */
+	MEMO_TRUSTED = 1,
+	/* Every value is MEMO_INT or MEMO_STR: the values may be read
+	 * straight from where the caller's registers were saved
+	 * (memo_build_direct). */
+	MEMO_DIRECT = 2,
+	/* The name takes two blocks of the compare, not one. */
+	MEMO_LONG_NAME = 4,
+};
+
 /* One entry, 128 bytes: what the hit path reads comes first. */
 struct audit_memo {
 	/* The call's pointers; event NULL: the entry is empty. */
@@ -922,7 +936,7 @@ struct audit_memo {
 	const char *ename;
 	sysfast_event_id id;
 	uint8_t n;                           /* values */
-	uint8_t name_blocks;                 /* 1 or 2: blocks of name the compare reads */
+	uint8_t flags;                       /* MEMO_TRUSTED, MEMO_DIRECT, MEMO_LONG_NAME */
 	uint8_t len, fmt_len;                /* bytes before the NUL */
 	uint8_t code[SYSFAST__PLAN_MAX + 1]; /* each value's, above */
 	/* The text of the name and of the format, zero past their NUL, and
@@ -991,7 +1005,9 @@ static inline bool memo_near_page_end(const char *s, size_t bytes)
  * The main program's read-only data. A string literal cannot change (C
  * forbids writing one) and the main program is never unloaded, so a text
  * at an address inside the program's non-writable segments is the text
- * the memo saw there: a hit on such addresses needs no compare. Texts
+ * the memo saw there: a hit on such addresses needs no compare, and
+ * whether an entry's addresses are such is decided once, when it is
+ * filled (MEMO_TRUSTED), since the hit compares the addresses. Texts
  * anywhere else (shared objects, which can be unloaded and replaced at the
  * same address; the stack; the heap) are compared. [main_ro, main_ro +
  * main_ro_len) is the longest run of adjacent non-writable PT_LOAD pages
@@ -1033,8 +1049,9 @@ static void find_main_ro_once(void)
 }
 
 /* Finds the main program's read-only data, once per process. Every thread
- * calls it before its memo first hits (from audit_format_slow), which
- * orders the two words before that thread's reads. */
+ * calls it before it first fills its memo (from audit_format_slow), the
+ * one place that reads the two words, which orders them before that
+ * thread's reads. */
 static void need_main_ro(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -1060,7 +1077,7 @@ static inline bool memo_texts_eq(const struct audit_memo *m, const char *event, 
 	                                       MEMO_NAME))) {
 		uint64_t diff;
 
-		if (SYSFAST_LIKELY(m->name_blocks == 1)) {
+		if (SYSFAST_LIKELY(!(m->flags & MEMO_LONG_NAME))) {
 			diff = memo_block_diff(event, &m->name[0], &m->name_mask);
 		} else {
 			static const struct memo_block all = {{UINT64_MAX, UINT64_MAX}};
@@ -1086,8 +1103,7 @@ static inline const struct audit_memo *memo_find(const char *event, const char *
 	 * each, on a path of about 200). */
 	__asm__("" : "+r"(m));
 	if (SYSFAST_LIKELY(m->event == event && m->format == format
-	                   && ((in_main_ro(event) && (!format || in_main_ro(format)))
-	                       || memo_texts_eq(m, event, format))))
+	                   && ((m->flags & MEMO_TRUSTED) || memo_texts_eq(m, event, format))))
 		return m;
 	return NULL;
 }
@@ -1100,12 +1116,15 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 	size_t len = sysfast__event_len_unchecked(id);
 	size_t fmt_len = format ? strlen(format) : 0;
 	struct sysfast__format_plan plan;
+	bool direct = true;
 
 	m->event = NULL; /* matches nothing until whole */
 	if (len >= MEMO_NAME || fmt_len >= MEMO_FORMAT || !sysfast__format_plan(format, &plan))
 		return;
-	m->name_blocks = len < 16 ? 1 : 2;
-	memo_keep(m->name, &m->name_mask, m->name_blocks, event, len);
+	m->flags = len < 16 ? 0 : MEMO_LONG_NAME;
+	if (in_main_ro(event) && (!format || in_main_ro(format)))
+		m->flags |= MEMO_TRUSTED;
+	memo_keep(m->name, &m->name_mask, len < 16 ? 1 : 2, event, len);
 	memo_keep(&m->fmt, &m->fmt_mask, 1, format ? format : "", fmt_len);
 	m->len = (uint8_t)len;
 	m->fmt_len = (uint8_t)fmt_len;
@@ -1117,12 +1136,73 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 		m->code[k] = *p == 'i'                  ? MEMO_INT
 		             : *p == 's' && p[1] != '#' ? MEMO_STR
 		                                        : MEMO_AT + plan.off[k];
+		direct &= m->code[k] < MEMO_AT;
 	}
+	if (direct)
+		m->flags |= MEMO_DIRECT;
 	m->id = id;
 	m->ename = sysfast__event_name_unchecked(id);
 	m->format = format;
 	m->event = event;
 }
+
+/* A value of a remembered call: MEMO_STR or MEMO_INT, from its argument. */
+static inline sysfast_arg memo_value(uint8_t code, const char *s, int i)
+{
+	if (code == MEMO_STR)
+		return s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
+	return SYSFAST_INT(i);
+}
+
+/*
+ * The System V AMD64 ABI's va_list (x86-64 psABI, "Variable Argument
+ * Lists"): a variadic function's prologue stores the six integer argument
+ * registers in a register save area, and va_arg reads an integer or
+ * pointer argument from there at gp_offset (then moves gp_offset on by 8)
+ * until gp_offset reaches 48, and from overflow_arg_area after. Each
+ * va_arg is thus a load, a compare, an add and a store of gp_offset, each
+ * depending on the last. When all of a call's values are integers or
+ * pointers and all of them are still in the save area, which is what
+ * `sysfast_audit(event, "(si)", s, i)` passes for up to four values,
+ * memo_build_direct reads them at their offsets instead, with no chain.
+ * This is the layout GCC and Clang implement; other targets take va_arg.
+ */
+#if defined(__x86_64__) && defined(__LP64__) && (defined(__GNUC__) || defined(__clang__))
+#define MEMO_SYSV_VA 1
+
+struct sysv_va_list {
+	unsigned gp_offset, fp_offset;
+	const char *overflow_arg_area, *reg_save_area;
+};
+
+_Static_assert(sizeof(va_list) == sizeof(struct sysv_va_list), "the psABI's va_list");
+
+/* memo_build for an entry flagged MEMO_DIRECT; false, reading nothing,
+ * when some value of the call is past the save area. It leaves `*va`
+ * as it was: nothing reads it after. */
+static inline __attribute__((always_inline)) bool memo_build_direct(const struct audit_memo *m,
+                                                                    sysfast_arg *slot, va_list *va)
+{
+	struct sysv_va_list v;
+	const char *reg;
+
+	memcpy(&v, *va, sizeof(v));
+	if (SYSFAST_UNLIKELY(v.gp_offset + 8u * m->n > 48))
+		return false;
+	reg = v.reg_save_area + v.gp_offset;
+	for (size_t k = 0; k < m->n; k++, reg += 8) {
+		const char *s;
+		int i;
+
+		/* Little-endian: an int passed in a register is the low half of
+		 * its 8 bytes. */
+		memcpy(&s, reg, sizeof(s));
+		memcpy(&i, reg, sizeof(i));
+		slot[k] = memo_value(m->code[k], s, i);
+	}
+	return true;
+}
+#endif
 
 /* Builds the values of a remembered call from `*va`. Fails only on a bad
  * value ('O' or 'S' with NULL, 'C' out of range), through args.c. */
@@ -1136,13 +1216,16 @@ static inline __attribute__((always_inline)) int memo_build(const struct audit_m
 
 	out->n = m->n;
 	out->items = buf->slots;
+#ifdef MEMO_SYSV_VA
+	if (SYSFAST_LIKELY(m->flags & MEMO_DIRECT)
+	    && SYSFAST_LIKELY(memo_build_direct(m, slot, va)))
+		return 0;
+#endif
 	for (; code != end; code++, slot++) {
 		if (*code == MEMO_STR) {
-			const char *s = va_arg(*va, const char *);
-
-			*slot = s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
+			*slot = memo_value(MEMO_STR, va_arg(*va, const char *), 0);
 		} else if (*code == MEMO_INT) {
-			*slot = SYSFAST_INT(va_arg(*va, int));
+			*slot = memo_value(MEMO_INT, NULL, va_arg(*va, int));
 		} else if (sysfast__args_build_value(buf, format, format + (*code - MEMO_AT),
 		                                     (size_t)(slot - buf->slots), va)
 		           < 0) {
