@@ -920,12 +920,8 @@ enum {
 	 * a call that passes the same two addresses passes the same texts,
 	 * so its hit needs no compare. Decided once, at the fill. */
 	MEMO_TRUSTED = 1,
-	/* Every value is MEMO_INT or MEMO_STR: the values may be read
-	 * straight from where the caller's registers were saved
-	 * (memo_build_direct). */
-	MEMO_DIRECT = 2,
 	/* The name takes two blocks of the compare, not one. */
-	MEMO_LONG_NAME = 4,
+	MEMO_LONG_NAME = 2,
 };
 
 /* One entry, 128 bytes: what the hit path reads comes first. */
@@ -935,10 +931,15 @@ struct audit_memo {
 	/* The interned name handed to hooks, and its id. */
 	const char *ename;
 	sysfast_event_id id;
-	uint8_t n;                           /* values */
-	uint8_t flags;                       /* MEMO_TRUSTED, MEMO_DIRECT, MEMO_LONG_NAME */
-	uint8_t len, fmt_len;                /* bytes before the NUL */
-	uint8_t code[SYSFAST__PLAN_MAX + 1]; /* each value's, above */
+	uint8_t n;                       /* values */
+	uint8_t flags;                   /* MEMO_TRUSTED, MEMO_LONG_NAME */
+	uint8_t len, fmt_len;            /* bytes before the NUL */
+	uint8_t code[SYSFAST__PLAN_MAX]; /* each value's, above */
+	/* When every value is MEMO_INT or MEMO_STR and there are at most
+	 * six, 49 - 8 * n: memo_build_direct reads the values from the
+	 * saved argument registers when the call's va_list is at a smaller
+	 * gp_offset. 0 otherwise, which no offset is below. */
+	uint8_t gp_limit;
 	/* The text of the name and of the format, zero past their NUL, and
 	 * masks with 0xff over each byte of the last block up to and
 	 * including the NUL (every byte of a name's first block of two
@@ -1122,6 +1123,7 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 	if (len >= MEMO_NAME || fmt_len >= MEMO_FORMAT || !sysfast__format_plan(format, &plan))
 		return;
 	m->flags = len < 16 ? 0 : MEMO_LONG_NAME;
+	m->gp_limit = 0;
 	if (in_main_ro(event) && (!format || in_main_ro(format)))
 		m->flags |= MEMO_TRUSTED;
 	memo_keep(m->name, &m->name_mask, len < 16 ? 1 : 2, event, len);
@@ -1138,8 +1140,8 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 		                                        : MEMO_AT + plan.off[k];
 		direct &= m->code[k] < MEMO_AT;
 	}
-	if (direct)
-		m->flags |= MEMO_DIRECT;
+	if (direct && plan.n <= 6)
+		m->gp_limit = (uint8_t)(49 - 8 * plan.n);
 	m->id = id;
 	m->ename = sysfast__event_name_unchecked(id);
 	m->format = format;
@@ -1177,9 +1179,10 @@ struct sysv_va_list {
 
 _Static_assert(sizeof(va_list) == sizeof(struct sysv_va_list), "the psABI's va_list");
 
-/* memo_build for an entry flagged MEMO_DIRECT; false, reading nothing,
- * when some value of the call is past the save area. It leaves `*va`
- * as it was: nothing reads it after. */
+/* memo_build for an entry whose values may all be in the save area
+ * (gp_limit); false, reading nothing, when some value of the call is
+ * past it or is of another code. It leaves `*va` as it was: nothing
+ * reads it after. */
 static inline __attribute__((always_inline)) bool memo_build_direct(const struct audit_memo *m,
                                                                     sysfast_arg *slot, va_list *va)
 {
@@ -1187,7 +1190,7 @@ static inline __attribute__((always_inline)) bool memo_build_direct(const struct
 	const char *reg;
 
 	memcpy(&v, *va, sizeof(v));
-	if (SYSFAST_UNLIKELY(v.gp_offset + 8u * m->n > 48))
+	if (SYSFAST_UNLIKELY(v.gp_offset >= m->gp_limit))
 		return false;
 	reg = v.reg_save_area + v.gp_offset;
 	for (size_t k = 0; k < m->n; k++, reg += 8) {
@@ -1217,8 +1220,7 @@ static inline __attribute__((always_inline)) int memo_build(const struct audit_m
 	out->n = m->n;
 	out->items = buf->slots;
 #ifdef MEMO_SYSV_VA
-	if (SYSFAST_LIKELY(m->flags & MEMO_DIRECT)
-	    && SYSFAST_LIKELY(memo_build_direct(m, slot, va)))
+	if (SYSFAST_LIKELY(memo_build_direct(m, slot, va)))
 		return 0;
 #endif
 	for (; code != end; code++, slot++) {
