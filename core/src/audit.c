@@ -1151,9 +1151,7 @@ static void memo_fill(const char *event, const char *format, sysfast_event_id id
 /* A value of a remembered call: MEMO_STR or MEMO_INT, from its argument. */
 static inline sysfast_arg memo_value(uint8_t code, const char *s, int i)
 {
-	if (code == MEMO_STR)
-		return s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
-	return SYSFAST_INT(i);
+	return code == MEMO_STR ? sysfast__text_arg(s) : SYSFAST_INT(i);
 }
 
 /*
@@ -1164,9 +1162,10 @@ static inline sysfast_arg memo_value(uint8_t code, const char *s, int i)
  * until gp_offset reaches 48, and from overflow_arg_area after. Each
  * va_arg is thus a load, a compare, an add and a store of gp_offset, each
  * depending on the last. When all of a call's values are integers or
- * pointers and all of them are still in the save area, which is what
- * `sysfast_audit(event, "(si)", s, i)` passes for up to four values,
- * memo_build_direct reads them at their offsets instead, with no chain.
+ * pointers and all of them are still in the save area (for
+ * sysfast_audit, whose two named arguments take two registers, up to
+ * four values), memo_build_direct reads each at its offset instead,
+ * with no chain from one to the next.
  * This is the layout GCC and Clang implement; other targets take va_arg.
  */
 #if defined(__x86_64__) && defined(__LP64__) && (defined(__GNUC__) || defined(__clang__))

@@ -72,6 +72,13 @@ static inline size_t sysfast__short_strlen(const char *s)
 	return strlen(s);
 }
 
+/* The value an 's' builds from `s`: its text and length, or None for
+ * NULL. */
+static inline sysfast_arg sysfast__text_arg(const char *s)
+{
+	return s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
+}
+
 /* Builds slot `idx` from the code at `p` when it is one of the two codes
  * of nearly every audit format, 'i' and 's' (without '#'); false, reading
  * nothing, for any other. Inline in every builder of flat formats. */
@@ -83,9 +90,7 @@ sysfast__args_build_common(struct sysfast__argbuf *buf, const char *p, size_t id
 		return true;
 	}
 	if (*p == 's' && p[1] != '#') {
-		const char *s = va_arg(*va, const char *);
-
-		buf->slots[idx] = s ? SYSFAST_STRN(s, sysfast__short_strlen(s)) : SYSFAST_NONE();
+		buf->slots[idx] = sysfast__text_arg(va_arg(*va, const char *));
 		return true;
 	}
 	return false;
@@ -93,8 +98,9 @@ sysfast__args_build_common(struct sysfast__argbuf *buf, const char *p, size_t id
 
 /* sysfast__args_build for `format`, whose plan sysfast__format_plan made
  * from the same text: only the second pass. Fails only on a bad value
- * ('O' or 'S' with NULL, 'C' out of range). Inline, so that the memo's
- * path in audit.c builds "(si)" without a call. */
+ * ('O' or 'S' with NULL, 'C' out of range). fuzz_format checks it
+ * against sysfast__args_build; audit.c's memo builds from its own codes
+ * (memo_build). */
 static inline __attribute__((always_inline)) int
 sysfast__args_build_plan(struct sysfast__argbuf *buf, const char *format,
                          const struct sysfast__format_plan *plan, va_list *va, sysfast_args *out)
